@@ -1,0 +1,171 @@
+// conv2d: forward by im2col + GEMM, backward by GEMM + col2im.
+//
+// With the Keras kernel layout [kh, kw, Cin, Cout], the kernel is already the matrix
+// [kh*kw*Cin, Cout]; an im2col row holds one output pixel's receptive field in (ky, kx, ci) order,
+// so out[pixels, Cout] = cols[pixels, kh*kw*Cin] * kernel. A 1x1 stride-1 convolution needs no
+// im2col: NHWC input is already the matrix [N*H*W, Cin].
+#include <algorithm>
+#include <cstring>
+
+#include "autograd/op_helpers.h"
+#include "autograd/ops.h"
+#include "tensor/gemm.h"
+
+namespace gaze {
+namespace {
+
+bool is_pointwise(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
+}
+
+// cols[oh*ow, kh*kw*c] for image n.
+void im2col(const ConvGeometry& g, const float* x, float* cols) {
+  const int64_t row = g.kh * g.kw * g.c;
+#pragma omp parallel for
+  for (int64_t oy = 0; oy < g.oh; ++oy) {
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      float* dst = cols + (oy * g.ow + ox) * row;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = g.in_y(oy, ky);
+        for (int64_t kx = 0; kx < g.kw; ++kx, dst += g.c) {
+          const int64_t ix = g.in_x(ox, kx);
+          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
+            std::fill(dst, dst + g.c, 0.0f);
+          } else {
+            std::memcpy(dst, x + (iy * g.w + ix) * g.c, sizeof(float) * static_cast<size_t>(g.c));
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx (one image) += the scatter of dcols: the adjoint of im2col.
+void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
+  const int64_t row = g.kh * g.kw * g.c;
+  for (int64_t oy = 0; oy < g.oh; ++oy) {
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      const float* src = dcols + (oy * g.ow + ox) * row;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = g.in_y(oy, ky);
+        for (int64_t kx = 0; kx < g.kw; ++kx, src += g.c) {
+          const int64_t ix = g.in_x(ox, kx);
+          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+          float* dst = dx + (iy * g.w + ix) * g.c;
+          for (int64_t ci = 0; ci < g.c; ++ci) dst[ci] += src[ci];
+        }
+      }
+    }
+  }
+}
+
+Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
+                      const Tensor& bias) {
+  const int64_t cout = kernel.dim(3);
+  const int64_t k = g.kh * g.kw * g.c;
+  Tensor out({g.n, g.oh, g.ow, cout});
+  const float beta = bias.defined() ? 1.0f : 0.0f;
+  if (bias.defined()) {
+    float* o = out.data();
+    for (int64_t p = 0; p < g.n * g.oh * g.ow; ++p)
+      std::memcpy(o + p * cout, bias.data(), sizeof(float) * static_cast<size_t>(cout));
+  }
+  if (is_pointwise(g)) {
+    gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
+         kernel.data(), cout, beta, out.data(), cout);
+    return out;
+  }
+  const int64_t pixels = g.oh * g.ow;
+  Tensor cols({pixels, k});
+  for (int64_t n = 0; n < g.n; ++n) {
+    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
+    gemm(Transpose::kNo, Transpose::kNo, pixels, cout, k, 1.0f, cols.data(), k, kernel.data(), cout,
+         beta, out.data() + n * pixels * cout, cout);
+  }
+  return out;
+}
+
+// d loss / d x = dout * kernel^T, scattered back by col2im.
+Tensor conv2d_input_grad(const ConvGeometry& g, const Tensor& dout, const Tensor& kernel) {
+  const int64_t cout = kernel.dim(3);
+  const int64_t k = g.kh * g.kw * g.c;
+  if (is_pointwise(g)) {
+    Tensor dx({g.n, g.h, g.w, g.c});
+    gemm(Transpose::kNo, Transpose::kYes, g.n * g.h * g.w, g.c, cout, 1.0f, dout.data(), cout,
+         kernel.data(), cout, 0.0f, dx.data(), g.c);
+    return dx;
+  }
+  Tensor dx = Tensor::zeros({g.n, g.h, g.w, g.c});
+  const int64_t pixels = g.oh * g.ow;
+  Tensor dcols({pixels, k});
+  for (int64_t n = 0; n < g.n; ++n) {
+    gemm(Transpose::kNo, Transpose::kYes, pixels, k, cout, 1.0f, dout.data() + n * pixels * cout,
+         cout, kernel.data(), cout, 0.0f, dcols.data(), k);
+    col2im(g, dcols.data(), dx.data() + n * g.h * g.w * g.c);
+  }
+  return dx;
+}
+
+// d loss / d kernel = sum over images of cols^T * dout.
+Tensor conv2d_kernel_grad(const ConvGeometry& g, const Tensor& dout, const Tensor& x,
+                          const Shape& kernel_shape) {
+  const int64_t cout = kernel_shape[3];
+  const int64_t k = g.kh * g.kw * g.c;
+  Tensor dk = Tensor::zeros(kernel_shape);
+  if (is_pointwise(g)) {
+    gemm(Transpose::kYes, Transpose::kNo, k, cout, g.n * g.h * g.w, 1.0f, x.data(), g.c,
+         dout.data(), cout, 0.0f, dk.data(), cout);
+    return dk;
+  }
+  const int64_t pixels = g.oh * g.ow;
+  Tensor cols({pixels, k});
+  for (int64_t n = 0; n < g.n; ++n) {
+    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
+    gemm(Transpose::kYes, Transpose::kNo, k, cout, pixels, 1.0f, cols.data(), k,
+         dout.data() + n * pixels * cout, cout, 1.0f, dk.data(), cout);
+  }
+  return dk;
+}
+
+}  // namespace
+
+Tensor channel_sums(const Tensor& dout) {
+  const int64_t c = dout.dim(-1);
+  Tensor db = Tensor::zeros({c});
+  const float* d = dout.data();
+  for (int64_t p = 0; p < dout.size() / c; ++p) {
+    for (int64_t j = 0; j < c; ++j) db.data()[j] += d[p * c + j];
+  }
+  return db;
+}
+
+Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options) {
+  const Shape& ks = kernel.shape();
+  if (ks.size() != 4) throw Error("conv2d: kernel must be [kh, kw, in, out], got " + to_string(ks));
+  const ConvGeometry g = conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h,
+                                       options.stride_w, options.padding);
+  if (ks[2] != g.c) {
+    throw Error("conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2]) +
+                " input channels, input " + to_string(x.shape()) + " has " + std::to_string(g.c));
+  }
+  if (bias.defined() && bias.shape() != Shape{ks[3]}) {
+    throw Error("conv2d: bias must be [" + std::to_string(ks[3]) + "], got " +
+                to_string(bias.shape()));
+  }
+  Tensor out =
+      conv2d_forward(g, x.value(), kernel.value(), bias.defined() ? bias.value() : Tensor());
+  // Capture the kernel only if x needs a gradient, and x only if the kernel does.
+  Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
+  Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();
+  return make_result(
+      std::move(out), "conv2d", {x, kernel, bias},
+      [g, k_saved, x_saved](Node& self, const BackwardOptions&) {
+        if (auto& dx = self.inputs[0])
+          dx->accumulate_grad(conv2d_input_grad(g, self.grad, k_saved));
+        if (auto& dk = self.inputs[1])
+          dk->accumulate_grad(conv2d_kernel_grad(g, self.grad, x_saved, dk->value.shape()));
+        if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(self.grad));
+      });
+}
+
+}  // namespace gaze

@@ -1,0 +1,108 @@
+// depthwise_conv2d: each input channel c has M filters of its own; output channel c*M + m
+// (Keras' DepthwiseConv2D). Direct loops with the channel axis innermost, where NHWC keeps it
+// contiguous: there is no GEMM to call, the work per output is only kh*kw multiply-adds.
+#include <algorithm>
+
+#include "autograd/op_helpers.h"
+#include "autograd/ops.h"
+
+namespace gaze {
+namespace {
+
+Tensor depthwise_forward(const ConvGeometry& g, int64_t mult, const Tensor& x, const Tensor& kernel,
+                         const Tensor& bias) {
+  const int64_t cout = g.c * mult;
+  Tensor out({g.n, g.oh, g.ow, cout});
+  const float* xd = x.data();
+  const float* kd = kernel.data();
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        float* o = out.data() + ((n * g.oh + oy) * g.ow + ox) * cout;
+        if (bias.defined()) {
+          std::copy(bias.data(), bias.data() + cout, o);
+        } else {
+          std::fill(o, o + cout, 0.0f);
+        }
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = g.in_y(oy, ky);
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = g.in_x(ox, kx);
+            if (ix < 0 || ix >= g.w) continue;
+            const float* xi = xd + ((n * g.h + iy) * g.w + ix) * g.c;
+            const float* ki = kd + (ky * g.kw + kx) * cout;
+            for (int64_t j = 0; j < cout; ++j) o[j] += xi[j / mult] * ki[j];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Backward: the same loops with the multiply-add turned around. want_dx / want_dk select which
+// gradients are computed.
+void depthwise_backward(const ConvGeometry& g, int64_t mult, const Tensor& dout, const Tensor& x,
+                        const Tensor& kernel, Tensor* dx, Tensor* dk) {
+  const int64_t cout = g.c * mult;
+  for (int64_t n = 0; n < g.n; ++n) {
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const float* d = dout.data() + ((n * g.oh + oy) * g.ow + ox) * cout;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = g.in_y(oy, ky);
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = g.in_x(ox, kx);
+            if (ix < 0 || ix >= g.w) continue;
+            const int64_t xoff = ((n * g.h + iy) * g.w + ix) * g.c;
+            const int64_t koff = (ky * g.kw + kx) * cout;
+            for (int64_t j = 0; j < cout; ++j) {
+              if (dx) dx->data()[xoff + j / mult] += d[j] * kernel.data()[koff + j];
+              if (dk) dk->data()[koff + j] += d[j] * x.data()[xoff + j / mult];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options) {
+  const Shape& ks = kernel.shape();
+  if (ks.size() != 4) {
+    throw Error("depthwise_conv2d: kernel must be [kh, kw, in, multiplier], got " + to_string(ks));
+  }
+  const ConvGeometry g = conv_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1],
+                                       options.stride_h, options.stride_w, options.padding);
+  if (ks[2] != g.c) {
+    throw Error("depthwise_conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2]) +
+                " channels, input " + to_string(x.shape()) + " has " + std::to_string(g.c));
+  }
+  const int64_t mult = ks[3];
+  if (bias.defined() && bias.shape() != Shape{g.c * mult}) {
+    throw Error("depthwise_conv2d: bias must be [" + std::to_string(g.c * mult) + "], got " +
+                to_string(bias.shape()));
+  }
+  Tensor out = depthwise_forward(g, mult, x.value(), kernel.value(),
+                                 bias.defined() ? bias.value() : Tensor());
+  Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
+  Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();
+  return make_result(std::move(out), "depthwise_conv2d", {x, kernel, bias},
+                     [g, mult, k_saved, x_saved](Node& self, const BackwardOptions&) {
+                       const auto& in = self.inputs;
+                       Tensor dx = in[0] ? Tensor::zeros(in[0]->value.shape()) : Tensor();
+                       Tensor dk = in[1] ? Tensor::zeros(in[1]->value.shape()) : Tensor();
+                       depthwise_backward(g, mult, self.grad, x_saved, k_saved,
+                                          in[0] ? &dx : nullptr, in[1] ? &dk : nullptr);
+                       if (in[0]) in[0]->accumulate_grad(std::move(dx));
+                       if (in[1]) in[1]->accumulate_grad(std::move(dk));
+                       if (in[2]) in[2]->accumulate_grad(channel_sums(self.grad));
+                     });
+}
+
+}  // namespace gaze

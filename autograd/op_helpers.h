@@ -1,0 +1,32 @@
+// Pieces shared by several ops' implementations (not part of the public op API).
+#pragma once
+
+#include <string>
+
+#include "autograd/ops.h"
+
+namespace gaze {
+
+struct ConvGeometry {
+  int64_t n, h, w, c;      // input
+  int64_t kh, kw, sh, sw;  // window
+  int64_t oh, ow;          // output
+  int64_t pad_top, pad_left;
+
+  // Input row of output row oy and kernel row ky; may fall in the padding (< 0 or >= h).
+  int64_t in_y(int64_t oy, int64_t ky) const { return oy * sh - pad_top + ky; }
+  int64_t in_x(int64_t ox, int64_t kx) const { return ox * sw - pad_left + kx; }
+};
+
+inline ConvGeometry conv_geometry(const std::string& op, const Shape& x, int64_t kh, int64_t kw,
+                                  int64_t sh, int64_t sw, Padding padding) {
+  if (x.size() != 4) throw Error(op + ": expected NHWC input of rank 4, got " + to_string(x));
+  const PaddedSize py = padded_size(x[1], kh, sh, padding);
+  const PaddedSize px = padded_size(x[2], kw, sw, padding);
+  return {x[0], x[1], x[2], x[3], kh, kw, sh, sw, py.out, px.out, py.pad_before, px.pad_before};
+}
+
+// Sum of t over every axis but the last: the gradient of a per-channel bias.
+Tensor channel_sums(const Tensor& t);
+
+}  // namespace gaze

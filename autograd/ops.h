@@ -1,0 +1,93 @@
+// Every differentiable op of gaze, and the contract they all follow.
+//
+// The op contract:
+//  1. An op is a free function taking Vars (and plain options) and returning a new Var. Images
+//     are NHWC; Keras weight layouts are used as they are (conv kernel [kh, kw, in, out], dense
+//     kernel [in, out], depthwise kernel [kh, kw, in, multiplier]).
+//  2. It validates its inputs first and throws gaze::Error naming the op and the shapes.
+//  3. It computes its output with no side effects on its inputs.
+//  4. It builds the result with make_result(). Its backward function lives in the same file,
+//     next to the forward, reads self.grad and adds to self.inputs[i] only where that input is
+//     recorded (non-null): a gradient nobody asked for (e.g. a parameter's, in Grad-CAM) is
+//     never computed.
+//  5. It captures only what its backward needs, and only when that gradient can be asked for,
+//     so that a value no longer needed is freed.
+//  6. tests/autograd checks its forward against a naive loop and its backward against central
+//     finite differences (tests/autograd/gradient_check.h), for every input.
+#pragma once
+
+#include <limits>
+#include <vector>
+
+#include "autograd/var.h"
+
+namespace gaze {
+
+// TensorFlow padding: kValid uses only real cells; kSame pads so that out = ceil(in / stride),
+// splitting the padding with the extra row/column at the bottom/right.
+enum class Padding { kValid, kSame };
+
+// Strides and padding of a convolution; its kernel size comes from the kernel tensor.
+struct ConvOptions {
+  int64_t stride_h = 1, stride_w = 1;
+  Padding padding = Padding::kValid;
+};
+
+// A pooling window.
+struct Window2d {
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  Padding padding = Padding::kValid;
+};
+
+// Output size and leading padding of one spatial dimension, TensorFlow's rules.
+struct PaddedSize {
+  int64_t out = 0;
+  int64_t pad_before = 0;
+};
+PaddedSize padded_size(int64_t in, int64_t kernel, int64_t stride, Padding padding);
+
+// conv.cpp: 2-D convolution (cross-correlation, as in Keras). x [N,H,W,Cin], kernel
+// [kh,kw,Cin,Cout], bias [Cout] or undefined. Im2col + GEMM; a 1x1 stride-1 kernel is one GEMM
+// on the input as it is.
+Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options);
+// depthwise_conv.cpp: each input channel convolved with its own filters. kernel
+// [kh,kw,Cin,M]; output channel c*M+m; bias [Cin*M] or undefined.
+Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options);
+
+// batch_norm.cpp: inference batch normalization over the last axis:
+// (x - mean) / sqrt(variance + epsilon) * gamma + beta. gamma and beta may be undefined
+// (Keras scale=False / center=False: Inception-v3 has no gamma).
+Var batch_norm(const Var& x, const Var& mean, const Var& variance, const Var& gamma,
+               const Var& beta, float epsilon);
+
+// activations.cpp
+// min(max(x, 0), max_value): relu (max_value = inf) and relu6 (max_value = 6).
+Var relu(const Var& x, float max_value = std::numeric_limits<float>::infinity());
+Var sigmoid(const Var& x);
+// Softmax over the last axis (max-subtracted, so large logits do not overflow).
+Var softmax(const Var& x);
+
+// pooling.cpp: TensorFlow semantics. With kSame, max pooling ignores padded cells and average
+// pooling divides by the number of real cells in each window.
+Var max_pool2d(const Var& x, const Window2d& window);
+Var avg_pool2d(const Var& x, const Window2d& window);
+// [N,H,W,C] -> [N,C]
+Var global_avg_pool2d(const Var& x);
+
+// dense.cpp: x [N,in] * kernel [in,out] + bias [out] (bias may be undefined).
+Var dense(const Var& x, const Var& kernel, const Var& bias);
+
+// shape_ops.cpp
+// Concatenation along the last (channel) axis; all other dimensions must agree.
+Var concat_channels(const std::vector<Var>& xs);
+// Element-wise sum of same-shaped tensors (Keras Add).
+Var add(const std::vector<Var>& xs);
+// [N, ...] -> [N, prod(...)] in row-major (NHWC) order, as Keras flattens channels-last data.
+Var flatten(const Var& x);
+// Zero padding of the spatial dimensions of [N,H,W,C].
+Var zero_pad2d(const Var& x, int64_t top, int64_t bottom, int64_t left, int64_t right);
+// Dropout at inference time is the identity; kept as an op so models keep Keras' layer names.
+Var dropout(const Var& x);
+
+}  // namespace gaze

@@ -1,0 +1,19 @@
+// The one place gaze calls BLAS: C = alpha * op(A) * op(B) + beta * C, row-major, float32.
+// op(X) is X or its transpose. A is M x K after op, B is K x N after op, C is M x N.
+#pragma once
+
+#include <cstdint>
+
+namespace gaze {
+
+enum class Transpose { kNo, kYes };
+
+void gemm(Transpose trans_a, Transpose trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc);
+
+// Threads OpenBLAS uses for a GEMM (its own pool; set by OPENBLAS_NUM_THREADS or set_blas_threads).
+int blas_threads();
+void set_blas_threads(int threads);
+
+}  // namespace gaze

@@ -1,0 +1,117 @@
+#include <gtest/gtest.h>
+
+#include "autograd/ops.h"
+#include "tests/support/gradient_check.h"
+#include "tests/support/naive.h"
+
+namespace gaze {
+namespace {
+
+using testing::check_gradients;
+using testing::naive_conv2d;
+using testing::random_tensor;
+
+struct ConvCase {
+  Shape x;       // [N,H,W,Cin]
+  Shape kernel;  // [kh,kw,Cin,Cout]
+  int64_t sh, sw;
+  bool same;
+  bool bias;
+};
+
+std::string name_of(const ConvCase& c) {
+  return "x" + to_string(c.x) + " k" + to_string(c.kernel) + " s" + std::to_string(c.sh) +
+         std::to_string(c.sw) + (c.same ? " same" : " valid") + (c.bias ? " bias" : "");
+}
+
+// Odd sizes, stride 2, both paddings, 1x7/7x1, 1x1 (the no-copy GEMM path, and strided).
+const ConvCase kCases[] = {
+    {{1, 7, 6, 3}, {3, 3, 3, 4}, 1, 1, false, true},
+    {{2, 7, 6, 3}, {3, 3, 3, 4}, 1, 1, true, false},
+    {{1, 9, 8, 2}, {3, 3, 2, 5}, 2, 2, false, true},
+    {{1, 9, 8, 2}, {3, 3, 2, 5}, 2, 2, true, true},
+    {{1, 8, 7, 3}, {1, 7, 3, 2}, 1, 1, true, true},
+    {{1, 8, 7, 3}, {7, 1, 3, 2}, 1, 1, true, false},
+    {{2, 5, 4, 6}, {1, 1, 6, 3}, 1, 1, true, true},
+    {{1, 5, 5, 3}, {1, 1, 3, 2}, 2, 2, false, false},
+    {{1, 6, 6, 2}, {2, 2, 2, 3}, 2, 1, true, true},
+    {{1, 4, 5, 1}, {5, 5, 1, 2}, 1, 1, true, true},
+};
+
+TEST(Conv2d, ForwardMatchesNaiveLoop) {
+  uint32_t seed = 1;
+  for (const ConvCase& c : kCases) {
+    SCOPED_TRACE(name_of(c));
+    const Tensor x = random_tensor(c.x, seed++);
+    const Tensor k = random_tensor(c.kernel, seed++);
+    const Tensor b = c.bias ? random_tensor({c.kernel[3]}, seed++) : Tensor();
+    const Var y = conv2d(Var(x), Var(k), c.bias ? Var(b) : Var(),
+                         {c.sh, c.sw, c.same ? Padding::kSame : Padding::kValid});
+    EXPECT_TENSOR_NEAR(y.value(), naive_conv2d(x, k, b, c.sh, c.sw, c.same), 1e-5f);
+  }
+}
+
+TEST(Conv2d, SamePaddingPutsTheOddCellBottomRight) {
+  // 4x4 input, 2x2 kernel, stride 1, 'same': one padded row/column, after the data. A kernel
+  // that picks the top-left tap reads x[y][x] itself, so the output equals the input exactly.
+  Tensor x = random_tensor({1, 4, 4, 1}, 7);
+  Tensor k = Tensor::from({2, 2, 1, 1}, {1, 0, 0, 0});
+  const Var y = conv2d(Var(x), Var(k), Var(), {1, 1, Padding::kSame});
+  EXPECT_EQ(testing::max_abs_diff(y.value(), x), 0.0f);
+}
+
+TEST(Conv2d, GradientsMatchFiniteDifferences) {
+  uint32_t seed = 100;
+  for (const ConvCase& c : kCases) {
+    SCOPED_TRACE(name_of(c));
+    const ConvOptions opt{c.sh, c.sw, c.same ? Padding::kSame : Padding::kValid};
+    check_gradients([&](const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], opt); },
+                    {random_tensor(c.x, seed++), random_tensor(c.kernel, seed++),
+                     c.bias ? random_tensor({c.kernel[3]}, seed++) : Tensor()});
+  }
+}
+
+TEST(Conv2d, RejectsMismatchedShapes) {
+  const Var x(Tensor::zeros({1, 5, 5, 3}));
+  EXPECT_THROW(conv2d(x, Var(Tensor::zeros({3, 3, 4, 2})), Var(), {}), Error);
+  EXPECT_THROW(conv2d(x, Var(Tensor::zeros({3, 3, 3, 2})), Var(Tensor::zeros({3})), {}), Error);
+  EXPECT_THROW(conv2d(x, Var(Tensor::zeros({7, 7, 3, 2})), Var(), {}), Error);  // valid, too big
+  EXPECT_THROW(conv2d(Var(Tensor::zeros({5, 5, 3})), Var(Tensor::zeros({3, 3, 3, 2})), Var(), {}),
+               Error);
+}
+
+TEST(DepthwiseConv2d, ForwardMatchesNaiveLoop) {
+  struct Case {
+    Shape x, k;
+    int64_t s;
+    bool same, bias;
+  };
+  const Case cases[] = {{{1, 7, 6, 3}, {3, 3, 3, 1}, 1, true, true},
+                        {{2, 9, 8, 4}, {3, 3, 4, 1}, 2, true, false},
+                        {{1, 9, 7, 2}, {3, 3, 2, 1}, 2, false, true},
+                        {{1, 6, 5, 2}, {3, 3, 2, 3}, 1, false, true}};
+  uint32_t seed = 200;
+  for (const Case& c : cases) {
+    const Tensor x = random_tensor(c.x, seed++), k = random_tensor(c.k, seed++);
+    const Tensor b = c.bias ? random_tensor({c.k[2] * c.k[3]}, seed++) : Tensor();
+    const Var y = depthwise_conv2d(Var(x), Var(k), c.bias ? Var(b) : Var(),
+                                   {c.s, c.s, c.same ? Padding::kSame : Padding::kValid});
+    EXPECT_TENSOR_NEAR(y.value(), testing::naive_depthwise_conv2d(x, k, b, c.s, c.s, c.same),
+                       1e-5f);
+
+    const ConvOptions opt{c.s, c.s, c.same ? Padding::kSame : Padding::kValid};
+    check_gradients(
+        [&](const std::vector<Var>& v) { return depthwise_conv2d(v[0], v[1], v[2], opt); },
+        {x, k, b});
+  }
+}
+
+TEST(DepthwiseConv2d, RejectsMismatchedShapes) {
+  const Var x(Tensor::zeros({1, 5, 5, 3}));
+  EXPECT_THROW(depthwise_conv2d(x, Var(Tensor::zeros({3, 3, 2, 1})), Var(), {}), Error);
+  EXPECT_THROW(depthwise_conv2d(x, Var(Tensor::zeros({3, 3, 3, 2})), Var(Tensor::zeros({3})), {}),
+               Error);
+}
+
+}  // namespace
+}  // namespace gaze

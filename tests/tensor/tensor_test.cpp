@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "tensor/gemm.h"
+#include "tensor/tensor.h"
+#include "tests/support/test_util.h"
+
+namespace gaze {
+namespace {
+
+TEST(Tensor, ShapeAndCheckedAccess) {
+  Tensor t = Tensor::zeros({2, 3, 4, 5});
+  EXPECT_EQ(t.size(), 120);
+  EXPECT_EQ(t.rank(), 4);
+  EXPECT_EQ(t.dim(-1), 5);
+  t.at(1, 2, 3, 4) = 7.0f;
+  EXPECT_EQ(t.data()[119], 7.0f);  // NHWC, last index fastest
+  t.at(0, 1, 0, 0) = 3.0f;
+  EXPECT_EQ(t.data()[20], 3.0f);
+  EXPECT_THROW(t.at(2, 0, 0, 0), Error);
+  EXPECT_THROW(t.at(0, 0, 0), Error);
+  EXPECT_THROW(t.dim(4), Error);
+  EXPECT_THROW(Tensor::from({2, 2}, {1.0f, 2.0f}), Error);
+}
+
+TEST(Tensor, CopiesShareStorageAndCloneDoesNot) {
+  Tensor a = Tensor::zeros({2, 2});
+  Tensor b = a;
+  Tensor c = a.clone();
+  Tensor r = a.reshape({4});
+  a.at(1, 1) = 5.0f;
+  EXPECT_EQ(b.at(1, 1), 5.0f);
+  EXPECT_EQ(r.at(3), 5.0f);
+  EXPECT_EQ(c.at(1, 1), 0.0f);
+  EXPECT_EQ(a.reshape({-1, 1}).shape(), (Shape{4, 1}));
+  EXPECT_THROW(a.reshape({3}), Error);
+  EXPECT_EQ(to_string(a.shape()), "[2, 2]");
+}
+
+TEST(Gemm, MatchesNaiveProductForEveryTransposition) {
+  const int64_t m = 5, n = 4, k = 3;
+  for (Transpose ta : {Transpose::kNo, Transpose::kYes}) {
+    for (Transpose tb : {Transpose::kNo, Transpose::kYes}) {
+      const Tensor a = testing::random_tensor(ta == Transpose::kNo ? Shape{m, k} : Shape{k, m}, 1);
+      const Tensor b = testing::random_tensor(tb == Transpose::kNo ? Shape{k, n} : Shape{n, k}, 2);
+      Tensor c = testing::random_tensor({m, n}, 3);
+      const Tensor c0 = c.clone();
+      gemm(ta, tb, m, n, k, 2.0f, a.data(), a.dim(1), b.data(), b.dim(1), 0.5f, c.data(), n);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double s = 0.0;
+          for (int64_t p = 0; p < k; ++p) {
+            const float av = ta == Transpose::kNo ? a.at(i, p) : a.at(p, i);
+            const float bv = tb == Transpose::kNo ? b.at(p, j) : b.at(j, p);
+            s += static_cast<double>(av) * bv;
+          }
+          EXPECT_NEAR(c.at(i, j), 2.0 * s + 0.5 * c0.at(i, j), 1e-5);
+        }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gaze
