@@ -1,0 +1,127 @@
+// Conv2D and DepthwiseConv2D.
+#include "layers/keras_layers.h"
+
+namespace gaze {
+namespace {
+
+// [N, H, W, C] with known H, W, C.
+void check_image_shape(const Layer& layer, const Shape& s) {
+  if (s.size() != 4 || s[1] <= 0 || s[2] <= 0 || s[3] <= 0) {
+    throw Error(std::string(layer.class_name()) + " '" + layer.name() +
+                "': expects input [batch, height, width, channels], got " + to_string(s));
+  }
+}
+
+Shape windowed_shape(const Shape& in, int64_t kh, int64_t kw, int64_t sh, int64_t sw, Padding p,
+                     int64_t channels) {
+  return {in[0], padded_size(in[1], kh, sh, p).out, padded_size(in[2], kw, sw, p).out, channels};
+}
+
+}  // namespace
+
+Conv2D::Conv2D(std::string name, Conv2DConfig config) : Layer(std::move(name)), config_(config) {
+  if (config_.filters <= 0) fail("filters must be positive");
+}
+
+Shape Conv2D::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  check_image_shape(*this, inputs[0]);
+  const Conv2DConfig& c = config_;
+  add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.filters});
+  if (c.use_bias) add_weight("bias", {c.filters});
+  try {
+    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+                          c.filters);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+}
+
+LayerOutput Conv2D::forward(const std::vector<Var>& inputs) const {
+  const Var y = conv2d(inputs[0], param("kernel"), param("bias"),
+                       {config_.stride_h, config_.stride_w, config_.padding});
+  if (config_.activation == Activation::kLinear) return {y, Var()};
+  return {apply_activation(config_.activation, y), y};
+}
+
+DepthwiseConv2D::DepthwiseConv2D(std::string name, DepthwiseConv2DConfig config)
+    : Layer(std::move(name)), config_(config) {
+  if (config_.depth_multiplier <= 0) fail("depth_multiplier must be positive");
+}
+
+Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  check_image_shape(*this, inputs[0]);
+  const DepthwiseConv2DConfig& c = config_;
+  const int64_t channels = inputs[0][3] * c.depth_multiplier;
+  add_weight("depthwise_kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.depth_multiplier});
+  if (c.use_bias) add_weight("bias", {channels});
+  try {
+    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+                          channels);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+}
+
+LayerOutput DepthwiseConv2D::forward(const std::vector<Var>& inputs) const {
+  const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"),
+                                 {config_.stride_h, config_.stride_w, config_.padding});
+  if (config_.activation == Activation::kLinear) return {y, Var()};
+  return {apply_activation(config_.activation, y), y};
+}
+
+Pooling2D::Pooling2D(std::string name, Kind kind, Window2d window)
+    : Layer(std::move(name)), kind_(kind), window_(window) {}
+
+const char* Pooling2D::class_name() const {
+  return kind_ == Kind::kMax ? "MaxPooling2D" : "AveragePooling2D";
+}
+
+Shape Pooling2D::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  check_image_shape(*this, inputs[0]);
+  const Window2d& w = window_;
+  try {
+    return windowed_shape(inputs[0], w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.padding,
+                          inputs[0][3]);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+}
+
+LayerOutput Pooling2D::forward(const std::vector<Var>& inputs) const {
+  return {kind_ == Kind::kMax ? max_pool2d(inputs[0], window_) : avg_pool2d(inputs[0], window_),
+          Var()};
+}
+
+Shape GlobalAveragePooling2D::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  check_image_shape(*this, inputs[0]);
+  return {inputs[0][0], inputs[0][3]};
+}
+
+LayerOutput GlobalAveragePooling2D::forward(const std::vector<Var>& inputs) const {
+  return {global_avg_pool2d(inputs[0]), Var()};
+}
+
+ZeroPadding2D::ZeroPadding2D(std::string name, Padding2D padding)
+    : Layer(std::move(name)), padding_(padding) {
+  if (padding_.top < 0 || padding_.bottom < 0 || padding_.left < 0 || padding_.right < 0) {
+    fail("negative padding");
+  }
+}
+
+Shape ZeroPadding2D::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  check_image_shape(*this, inputs[0]);
+  const Shape& s = inputs[0];
+  return {s[0], s[1] + padding_.top + padding_.bottom, s[2] + padding_.left + padding_.right, s[3]};
+}
+
+LayerOutput ZeroPadding2D::forward(const std::vector<Var>& inputs) const {
+  return {zero_pad2d(inputs[0], padding_.top, padding_.bottom, padding_.left, padding_.right),
+          Var()};
+}
+
+}  // namespace gaze

@@ -1,0 +1,147 @@
+// InputLayer, Dense, BatchNormalization, activations, merges and the shape-only layers.
+#include <algorithm>
+
+#include "layers/keras_layers.h"
+
+namespace gaze {
+
+InputLayer::InputLayer(std::string name, Shape shape)
+    : Layer(std::move(name)), shape_(std::move(shape)) {
+  if (shape_.size() < 2) fail("input shape " + to_string(shape_) + " has no batch dimension");
+  for (size_t i = 1; i < shape_.size(); ++i) {
+    if (shape_[i] <= 0)
+      fail("input shape " + to_string(shape_) + " must be fully known (besides the batch)");
+  }
+}
+
+Shape InputLayer::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 0);
+  return shape_;
+}
+
+LayerOutput InputLayer::forward(const std::vector<Var>& inputs) const {
+  return {inputs.at(0), Var()};
+}
+
+Dense::Dense(std::string name, DenseConfig config) : Layer(std::move(name)), config_(config) {
+  if (config_.units <= 0) fail("units must be positive");
+}
+
+Shape Dense::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  if (inputs[0].size() != 2 || inputs[0][1] <= 0) {
+    fail("expects input [batch, features], got " + to_string(inputs[0]) + " (add a Flatten layer)");
+  }
+  add_weight("kernel", {inputs[0][1], config_.units});
+  if (config_.use_bias) add_weight("bias", {config_.units});
+  return {inputs[0][0], config_.units};
+}
+
+LayerOutput Dense::forward(const std::vector<Var>& inputs) const {
+  const Var y = dense(inputs[0], param("kernel"), param("bias"));
+  if (config_.activation == Activation::kLinear) return {y, Var()};
+  return {apply_activation(config_.activation, y), y};
+}
+
+BatchNormalization::BatchNormalization(std::string name, BatchNormalizationConfig config)
+    : Layer(std::move(name)), config_(config) {}
+
+Shape BatchNormalization::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  if (inputs[0].size() < 2 || inputs[0].back() <= 0)
+    fail("input " + to_string(inputs[0]) + " has no channel axis");
+  const int64_t c = inputs[0].back();
+  if (config_.scale) add_weight("gamma", {c});
+  if (config_.center) add_weight("beta", {c});
+  add_weight("moving_mean", {c});
+  add_weight("moving_variance", {c});
+  return inputs[0];
+}
+
+LayerOutput BatchNormalization::forward(const std::vector<Var>& inputs) const {
+  return {batch_norm(inputs[0], param("moving_mean"), param("moving_variance"), param("gamma"),
+                     param("beta"), config_.epsilon),
+          Var()};
+}
+
+ActivationLayer::ActivationLayer(std::string name, Activation activation)
+    : Layer(std::move(name)), activation_(activation) {}
+
+Shape ActivationLayer::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  return inputs[0];
+}
+
+LayerOutput ActivationLayer::forward(const std::vector<Var>& inputs) const {
+  if (activation_ == Activation::kLinear || activation_ == Activation::kRelu) {
+    return {apply_activation(activation_, inputs[0]), Var()};
+  }
+  return {apply_activation(activation_, inputs[0]), inputs[0]};  // softmax/sigmoid: keep the score
+}
+
+ReLU::ReLU(std::string name, std::optional<float> max_value)
+    : Layer(std::move(name)), max_value_(max_value) {
+  if (max_value_ && !(*max_value_ > 0.0f)) fail("max_value must be positive");
+}
+
+Shape ReLU::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  return inputs[0];
+}
+
+LayerOutput ReLU::forward(const std::vector<Var>& inputs) const {
+  return {max_value_ ? relu(inputs[0], *max_value_) : relu(inputs[0]), Var()};
+}
+
+Shape Concatenate::build(const std::vector<Shape>& inputs) {
+  if (inputs.size() < 2) fail("expects at least 2 inputs");
+  Shape out = inputs[0];
+  out.back() = 0;
+  for (const Shape& s : inputs) {
+    if (s.size() != out.size() || !std::equal(s.begin(), s.end() - 1, out.begin())) {
+      fail("input shapes " + to_string(inputs[0]) + " and " + to_string(s) +
+           " differ outside the channel axis");
+    }
+    out.back() += s.back();
+  }
+  return out;
+}
+
+LayerOutput Concatenate::forward(const std::vector<Var>& inputs) const {
+  return {concat_channels(inputs), Var()};
+}
+
+Shape Add::build(const std::vector<Shape>& inputs) {
+  if (inputs.size() < 2) fail("expects at least 2 inputs");
+  for (const Shape& s : inputs) {
+    if (s != inputs[0])
+      fail("input shapes " + to_string(inputs[0]) + " and " + to_string(s) + " differ");
+  }
+  return inputs[0];
+}
+
+LayerOutput Add::forward(const std::vector<Var>& inputs) const {
+  return {add(inputs), Var()};
+}
+
+Shape Flatten::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  int64_t features = 1;
+  for (size_t i = 1; i < inputs[0].size(); ++i) features *= inputs[0][i];
+  return {inputs[0][0], features};
+}
+
+LayerOutput Flatten::forward(const std::vector<Var>& inputs) const {
+  return {flatten(inputs[0]), Var()};
+}
+
+Shape Dropout::build(const std::vector<Shape>& inputs) {
+  expect_inputs(inputs, 1);
+  return inputs[0];
+}
+
+LayerOutput Dropout::forward(const std::vector<Var>& inputs) const {
+  return {dropout(inputs[0]), Var()};
+}
+
+}  // namespace gaze

@@ -1,0 +1,73 @@
+// The layer contract: a Keras layer as an object that owns its parameters.
+//
+//  - A layer is created from its Keras config (layers/registry.cpp maps class_name to a factory)
+//    or in code (layers/inception_v3.cpp), with the name Keras gives it.
+//  - build() is called once, when the layer is connected: it checks the input shapes, creates the
+//    weight slots (in Keras order, with the shapes Keras would give them) and returns the output
+//    shape. Batch dimensions are -1 ("None").
+//  - forward() maps input Vars to an output Var using the ops of autograd/ops.h; layers with a
+//  fused
+//    activation (Conv2D, Dense, ...) also return the value before it, so Grad-CAM can take the
+//    pre-softmax score.
+//  - Parameters never require gradients: gaze explains, it does not train.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/ops.h"
+
+namespace gaze {
+
+// A fused activation, as Keras' `activation` config field names it.
+enum class Activation { kLinear, kRelu, kSigmoid, kSoftmax };
+Activation parse_activation(const std::string& keras_name);  // throws Error on unknown names
+const char* activation_name(Activation a);
+Var apply_activation(Activation a, const Var& x);
+
+// One parameter slot: Keras' short name ("kernel", "bias", "gamma", "beta", "moving_mean",
+// "moving_variance", "depthwise_kernel"), the shape it must have, and its value once loaded.
+struct Weight {
+  std::string name;
+  Shape shape;
+  Tensor value;
+};
+
+struct LayerOutput {
+  Var output;
+  Var pre_activation;  // the output before a fused non-linear activation; undefined otherwise
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* class_name() const = 0;
+  // Creates the weight slots and returns the output shape; throws Error on unfit inputs.
+  virtual Shape build(const std::vector<Shape>& input_shapes) = 0;
+  // Runs the layer; every weight must have a value (Model checks before running).
+  virtual LayerOutput forward(const std::vector<Var>& inputs) const = 0;
+
+  std::vector<Weight>& weights() { return weights_; }
+  const std::vector<Weight>& weights() const { return weights_; }
+  int64_t parameter_count() const;
+
+ protected:
+  void add_weight(std::string name, Shape shape);
+  // The weight's value as a constant Var (undefined Var if the slot does not exist).
+  Var param(const std::string& name) const;
+  // Throws Error("<class> '<name>': ...") unless there are exactly n inputs.
+  void expect_inputs(const std::vector<Shape>& inputs, size_t n) const;
+  [[noreturn]] void fail(const std::string& message) const;
+
+ private:
+  std::string name_;
+  std::vector<Weight> weights_;
+};
+
+}  // namespace gaze

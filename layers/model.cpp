@@ -1,0 +1,156 @@
+#include "layers/model.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "layers/keras_layers.h"
+
+namespace gaze {
+
+const Shape& Model::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inbound) {
+  if (!layer) throw Error("Model::add: null layer");
+  const std::string name = layer->name();
+  if (by_name_.count(name)) throw Error("duplicate layer name '" + name + "'");
+  const bool is_input = dynamic_cast<const InputLayer*>(layer.get()) != nullptr;
+  if (is_input && !nodes_.empty()) {
+    throw Error("layer '" + name +
+                "': gaze models have exactly one input (InputLayer), and it comes first");
+  }
+  if (!is_input && nodes_.empty())
+    throw Error("layer '" + name + "': a model starts with an InputLayer");
+  Entry e;
+  std::vector<Shape> shapes;
+  for (const std::string& in : inbound) {
+    auto it = by_name_.find(in);
+    if (it == by_name_.end())
+      throw Error("layer '" + name + "': inbound layer '" + in + "' is not defined before it");
+    e.inbound.push_back(it->second);
+    shapes.push_back(nodes_[it->second].output_shape);
+  }
+  e.output_shape = layer->build(shapes);
+  e.layer = std::move(layer);
+  by_name_[name] = nodes_.size();
+  nodes_.push_back(std::move(e));
+  return nodes_.back().output_shape;
+}
+
+void Model::set_output(const std::string& name) {
+  output_ = index_of(name);
+}
+
+size_t Model::index_of(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end())
+    throw Error("no layer named '" + name + "' in the model (see 'gaze layers')");
+  return it->second;
+}
+
+size_t Model::output_index() const {
+  if (nodes_.empty()) throw Error("empty model");
+  return output_ == SIZE_MAX ? nodes_.size() - 1 : output_;
+}
+
+const Shape& Model::input_shape() const {
+  if (nodes_.empty()) throw Error("empty model");
+  return nodes_[0].output_shape;
+}
+
+int64_t Model::parameter_count() const {
+  int64_t n = 0;
+  for (const Entry& e : nodes_) n += e.layer->parameter_count();
+  return n;
+}
+
+std::vector<size_t> Model::keras_order() const {
+  const size_t out = output_index();
+  // Depth-first walk from the output, inputs in order: the first-visit index breaks ties.
+  std::vector<size_t> visit_index(nodes_.size(), SIZE_MAX);
+  size_t counter = 0;
+  std::function<void(size_t)> walk = [&](size_t i) {
+    if (visit_index[i] != SIZE_MAX) return;
+    visit_index[i] = counter++;
+    for (size_t in : nodes_[i].inbound) walk(in);
+  };
+  walk(out);
+  // Depth: longest path to the output. Nodes were added after their inputs, so one sweep from
+  // the last to the first settles every depth.
+  std::vector<int64_t> depth(nodes_.size(), -1);
+  depth[out] = 0;
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    if (depth[i] < 0) continue;
+    for (size_t in : nodes_[i].inbound) depth[in] = std::max(depth[in], depth[i] + 1);
+  }
+  std::vector<size_t> order;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (visit_index[i] != SIZE_MAX) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return depth[a] != depth[b] ? depth[a] > depth[b] : visit_index[a] < visit_index[b];
+  });
+  return order;
+}
+
+void Model::check_weights_loaded() const {
+  for (const Entry& e : nodes_) {
+    for (const Weight& w : e.layer->weights()) {
+      if (!w.value.defined()) {
+        throw Error("layer '" + e.layer->name() + "': weight '" + w.name + "' was not loaded");
+      }
+    }
+  }
+}
+
+Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& options) const {
+  const size_t out = output_index();
+  const Shape& expected = input_shape();
+  Shape got = input.shape();
+  if (got.size() != expected.size() ||
+      !std::equal(got.begin() + 1, got.end(), expected.begin() + 1)) {
+    throw Error("input of shape " + to_string(got) + " does not fit the model's input " +
+                to_string(expected));
+  }
+  std::vector<bool> keep(nodes_.size(), false);
+  keep[out] = true;
+  for (const std::string& name : options.keep) keep[index_of(name)] = true;
+  const size_t grad_at = options.grad_layer.empty() ? SIZE_MAX : index_of(options.grad_layer);
+  if (grad_at != SIZE_MAX) keep[grad_at] = true;
+
+  // How many consumers still have to read each output: at zero the value can go.
+  std::vector<int> pending(nodes_.size(), 0);
+  for (const Entry& e : nodes_) {
+    for (size_t in : e.inbound) ++pending[in];
+  }
+  // Layers after the last one wanted cannot feed it (inputs come before their consumers).
+  size_t last = out;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (keep[i]) last = std::max(last, i);
+  }
+  std::vector<Var> values(nodes_.size());
+  ForwardResult result;
+  for (size_t i = 0; i <= last; ++i) {
+    const Entry& e = nodes_[i];
+    std::vector<Var> args;
+    args.reserve(std::max<size_t>(e.inbound.size(), 1));
+    if (i == 0) args.push_back(Var(input));
+    for (size_t in : e.inbound) args.push_back(values[in]);
+    LayerOutput lo = e.layer->forward(args);
+    if (i == grad_at) lo.output = lo.output.detach(/*requires_grad=*/true);
+    values[i] = lo.output;
+    if (i == out) result.logits = lo.pre_activation;
+    args.clear();
+    for (size_t in : e.inbound) {
+      if (--pending[in] == 0 && !keep[in]) values[in] = Var();
+    }
+  }
+  result.output = values[out];
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (keep[i] && i != out) result.kept[nodes_[i].layer->name()] = values[i];
+  }
+  if (grad_at == out ||
+      std::count(options.keep.begin(), options.keep.end(), nodes_[out].layer->name())) {
+    result.kept[nodes_[out].layer->name()] = values[out];
+  }
+  return result;
+}
+
+}  // namespace gaze

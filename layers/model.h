@@ -1,0 +1,71 @@
+// A model: a DAG of named layers with one input, run in topological order.
+//
+// forward() hands back the output, the output layer's pre-activation (the logits, when the last
+// Dense fuses a softmax), and the output of any layer asked for by name. In no-grad use every
+// intermediate value is dropped as soon as its last consumer has run. One layer's output can be
+// made to require a gradient (grad_layer): then only what lies downstream of it is recorded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace gaze {
+
+class Model {
+ public:
+  Model() = default;
+  Model(Model&&) = default;
+  Model& operator=(Model&&) = default;
+
+  // Connects `layer` to the named earlier layers (none for the InputLayer), builds it, and returns
+  // its output shape. Throws Error on a duplicate name, an unknown inbound layer or unfit shapes.
+  const Shape& add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inbound);
+  // The output layer; by default the last one added.
+  void set_output(const std::string& name);
+
+  size_t size() const { return nodes_.size(); }
+  const Layer& layer(size_t i) const { return *nodes_.at(i).layer; }
+  Layer& layer(size_t i) { return *nodes_.at(i).layer; }
+  const std::vector<size_t>& inbound(size_t i) const { return nodes_.at(i).inbound; }
+  const Shape& output_shape(size_t i) const { return nodes_.at(i).output_shape; }
+  // Index of the named layer; throws Error listing nothing (use `gaze layers`) if absent.
+  size_t index_of(const std::string& name) const;
+  bool contains(const std::string& name) const { return by_name_.count(name) > 0; }
+  size_t output_index() const;
+  const Shape& input_shape() const;
+  int64_t parameter_count() const;
+
+  // Layers in the order Keras lists them in `model.layers` (and so in weight files): by
+  // decreasing depth from the output, ties broken by a depth-first walk from the output.
+  std::vector<size_t> keras_order() const;
+
+  // Throws Error naming the first layer whose weights have not all been loaded.
+  void check_weights_loaded() const;
+
+  struct ForwardOptions {
+    std::vector<std::string> keep;  // layers whose outputs to hand back in `kept`
+    std::string grad_layer;         // this layer's output will require a gradient
+  };
+  struct ForwardResult {
+    Var output;
+    Var logits;                       // the output layer's pre-activation, if it has one
+    std::map<std::string, Var> kept;  // by layer name; grad_layer is always kept
+  };
+  ForwardResult forward(const Tensor& input, const ForwardOptions& options = {}) const;
+
+ private:
+  struct Entry {
+    std::unique_ptr<Layer> layer;
+    std::vector<size_t> inbound;
+    Shape output_shape;
+  };
+  std::vector<Entry> nodes_;
+  std::map<std::string, size_t> by_name_;
+  size_t output_ = SIZE_MAX;
+};
+
+}  // namespace gaze

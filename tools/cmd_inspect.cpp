@@ -1,0 +1,145 @@
+// gaze inspect / gaze layers: what is in a model file.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_path.h"
+#include "weights/model_io.h"
+
+namespace gaze {
+namespace {
+
+std::string shape_text(const Shape& s) {
+  std::string t = "(";
+  for (size_t i = 0; i < s.size(); ++i) {
+    t += (i ? ", " : "") + (s[i] < 0 ? std::string("None") : std::to_string(s[i]));
+  }
+  return t + ")";
+}
+
+std::string with_commas(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::vector<std::string> inbound_names(const Model& m, size_t i) {
+  std::vector<std::string> names;
+  for (size_t in : m.inbound(i)) names.push_back(m.layer(in).name());
+  return names;
+}
+
+// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
+bool is_spatial(const Model& m, size_t i) {
+  const Shape& s = m.output_shape(i);
+  return s.size() == 4 && (s[1] > 1 || s[2] > 1) && i != 0;
+}
+
+size_t default_cam_layer(const Model& m) {
+  size_t best = 0;
+  for (size_t i = 0; i <= m.output_index(); ++i) {
+    if (is_spatial(m, i)) best = i;
+  }
+  return best;
+}
+
+nlohmann::json layer_json(const Model& m, size_t i) {
+  nlohmann::json l = {{"name", m.layer(i).name()},
+                      {"class_name", m.layer(i).class_name()},
+                      {"output_shape", m.output_shape(i)},
+                      {"params", m.layer(i).parameter_count()},
+                      {"inbound", inbound_names(m, i)}};
+  return l;
+}
+
+std::string model_argument(const cli::Parser& p) {
+  if (p.positional().size() > 1)
+    throw Error("expected one MODEL file, got " + std::to_string(p.positional().size()));
+  return p.positional().empty() ? default_model_path() : p.positional()[0];
+}
+
+}  // namespace
+
+int cmd_inspect(const Args& args) {
+  cli::Parser p(
+      "inspect", "[--json] [--spatial] [MODEL.h5]",
+      "Prints a model's layers like Keras' model.summary(): name, class, output shape,\n"
+      "parameter count and inbound layers, then the totals. The whole file is loaded, so\n"
+      "a model that inspects cleanly will run.");
+  p.flag("json", "print one JSON object instead of the table")
+      .flag("spatial", "only layers with a spatial output (where a map can be taken)")
+      .epilog(
+          "MODEL defaults to $GAZE_MODEL, else models/nsfwjs_inception_v3.h5 "
+          "(tools/fetch_models.sh).\n"
+          "example: gaze inspect models/nsfwjs_mobilenet_v2.h5");
+  if (!p.parse(args)) return 0;
+  const LoadedModel loaded = load_keras_model(model_argument(p));
+  const Model& m = loaded.model;
+  const bool spatial_only = p.has("spatial");
+
+  if (p.has("json")) {
+    nlohmann::json out = {{"model", loaded.path},
+                          {"input_shape", m.input_shape()},
+                          {"output", m.layer(m.output_index()).name()},
+                          {"params", m.parameter_count()},
+                          {"classes", loaded.class_names},
+                          {"preprocessing", loaded.preprocessing},
+                          {"default_cam_layer", m.layer(default_cam_layer(m)).name()}};
+    out["layers"] = nlohmann::json::array();
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (!spatial_only || is_spatial(m, i)) out["layers"].push_back(layer_json(m, i));
+    }
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::printf("Model: %s\n", loaded.path.c_str());
+  std::printf("%-28s %-24s %-22s %12s  %s\n", "Layer", "Class", "Output shape", "Param #",
+              "Connected to");
+  std::printf("%s\n", std::string(110, '=').c_str());
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (spatial_only && !is_spatial(m, i)) continue;
+    std::string inbound;
+    for (const std::string& n : inbound_names(m, i)) inbound += (inbound.empty() ? "" : ", ") + n;
+    std::printf("%-28s %-24s %-22s %12s  %s\n", m.layer(i).name().c_str(), m.layer(i).class_name(),
+                shape_text(m.output_shape(i)).c_str(),
+                with_commas(m.layer(i).parameter_count()).c_str(), inbound.c_str());
+  }
+  std::printf("%s\n", std::string(110, '=').c_str());
+  std::printf("Layers: %zu\nTotal params: %s\n", m.size(),
+              with_commas(m.parameter_count()).c_str());
+  std::printf("Input: %s  Output: %s %s\n", shape_text(m.input_shape()).c_str(),
+              m.layer(m.output_index()).name().c_str(),
+              shape_text(m.output_shape(m.output_index())).c_str());
+  if (!loaded.class_names.empty()) {
+    std::string classes;
+    for (const std::string& c : loaded.class_names) classes += (classes.empty() ? "" : ", ") + c;
+    std::printf("Classes: %s\n", classes.c_str());
+  }
+  if (!loaded.preprocessing.empty())
+    std::printf("Preprocessing: %s\n", loaded.preprocessing.c_str());
+  return 0;
+}
+
+int cmd_layers(const Args& args) {
+  cli::Parser p("layers", "[--all] [MODEL.h5]",
+                "Lists the layers a class activation map can be taken at: those with a spatial\n"
+                "output (height x width x channels), with their shapes. '*' marks the default for\n"
+                "'gaze cam --layer': the last spatial layer before the output (for InceptionV3,\n"
+                "mixed10, the last Inception block, not a branch convolution).");
+  p.flag("all", "list every layer, spatial or not");
+  p.epilog("MODEL defaults to $GAZE_MODEL, else models/nsfwjs_inception_v3.h5.");
+  if (!p.parse(args)) return 0;
+  const LoadedModel loaded = load_keras_model(model_argument(p));
+  const Model& m = loaded.model;
+  const size_t def = default_cam_layer(m);
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (!p.has("all") && !is_spatial(m, i)) continue;
+    std::printf("%c %-28s %-20s %s\n", i == def ? '*' : ' ', m.layer(i).name().c_str(),
+                m.layer(i).class_name(), shape_text(m.output_shape(i)).c_str());
+  }
+  return 0;
+}
+
+}  // namespace gaze

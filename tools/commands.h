@@ -1,0 +1,16 @@
+// gaze's subcommands. Each takes the arguments after its name and returns the exit code; errors
+// surface as gaze::Error and become "gaze: error: ..." in main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gaze {
+
+using Args = std::vector<std::string>;
+
+int cmd_inspect(const Args& args);  // cmd_inspect.cpp
+int cmd_layers(const Args& args);   // cmd_inspect.cpp
+int cmd_convert(const Args& args);  // cmd_convert.cpp
+
+}  // namespace gaze

@@ -1,0 +1,58 @@
+// gaze: one binary, one subcommand per job.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "tensor/error.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const gaze::Args&);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"inspect", gaze::cmd_inspect, "show a model's layers, shapes and parameter counts"},
+    {"layers", gaze::cmd_layers, "list the layers a map can be taken at (spatial outputs)"},
+    {"convert", gaze::cmd_convert, "convert a TensorFlow.js layers model to a Keras .h5 file"},
+};
+
+void print_usage() {
+  std::printf(
+      "usage: gaze COMMAND [OPTIONS] ...\n\n"
+      "gaze shows where a convolutional network looks: class activation maps from the\n"
+      "gradients at any layer of a Keras model.\n\ncommands:\n");
+  for (const Command& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf("\n'gaze COMMAND --help' describes a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage();
+    return 1;
+  }
+  const std::string name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    print_usage();
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(gaze::Args(argv + 2, argv + argc));
+    } catch (const gaze::Error& e) {
+      return gaze::cli::report_error(e.what());
+    } catch (const std::bad_alloc&) {
+      return gaze::cli::report_error("out of memory");
+    } catch (const std::exception& e) {
+      return gaze::cli::report_error(std::string("internal error: ") + e.what());
+    }
+  }
+  return gaze::cli::report_error("unknown command '" + name + "' (see 'gaze --help')");
+}

@@ -1,0 +1,110 @@
+#include "weights/model_io.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "layers/keras_config.h"
+#include "weights/keras_h5.h"
+
+namespace gaze {
+namespace {
+
+// "model/conv2d_1/kernel:0" -> "kernel": the slot name Keras gives the variable.
+std::string short_weight_name(const std::string& name) {
+  std::string s = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+  const size_t colon = s.rfind(':');
+  if (colon != std::string::npos) s.resize(colon);
+  return s;
+}
+
+// Assigns the file's weights of one layer to its slots: by slot name when every file name maps
+// to a distinct slot, else by position (Keras' own rule). Shapes must match exactly.
+void assign_layer_weights(Layer& layer, const LayerWeights& from, const std::string& path) {
+  std::vector<Weight>& slots = layer.weights();
+  const std::string where = path + ": layer '" + layer.name() + "'";
+  if (from.weights.size() != slots.size()) {
+    throw Error(where + " has " + std::to_string(from.weights.size()) + " weight(s) in the file (layer '" +
+                from.layer + "'), the model expects " + std::to_string(slots.size()));
+  }
+  std::vector<size_t> target(slots.size());
+  std::map<std::string, size_t> slot_of;
+  for (size_t i = 0; i < slots.size(); ++i) slot_of[slots[i].name] = i;
+  bool by_name = true;
+  std::vector<bool> taken(slots.size(), false);
+  for (size_t i = 0; i < from.weights.size() && by_name; ++i) {
+    auto it = slot_of.find(short_weight_name(from.weights[i].name));
+    by_name = it != slot_of.end() && !taken[it->second];
+    if (by_name) taken[it->second] = true, target[i] = it->second;
+  }
+  for (size_t i = 0; i < from.weights.size(); ++i) {
+    Weight& slot = slots[by_name ? target[i] : i];
+    const Tensor& value = from.weights[i].value;
+    if (value.shape() != slot.shape) {
+      throw Error(where + ": weight '" + from.weights[i].name + "' has shape " + to_string(value.shape()) +
+                  " in the file, the model expects " + to_string(slot.shape) + " for '" + slot.name + "'");
+    }
+    slot.value = value;
+  }
+}
+
+std::vector<std::string> parse_class_names(const std::string& json_text, const std::string& path) {
+  try {
+    return nlohmann::json::parse(json_text).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(path + ": attribute gaze_class_names is not a JSON list of strings");
+  }
+}
+
+}  // namespace
+
+void load_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
+  std::map<std::string, const LayerWeights*> by_name;
+  for (const LayerWeights& l : file.layers) by_name[l.layer] = &l;
+  for (size_t i = 0; i < model.size(); ++i) {
+    Layer& layer = model.layer(i);
+    if (layer.weights().empty()) continue;
+    auto it = by_name.find(layer.name());
+    if (it == by_name.end()) throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
+    assign_layer_weights(layer, *it->second, path);
+  }
+}
+
+void load_weights_by_order(Model& model, const KerasFile& file, const std::string& path) {
+  std::vector<Layer*> targets;
+  for (size_t i : model.keras_order()) {
+    if (!model.layer(i).weights().empty()) targets.push_back(&model.layer(i));
+  }
+  std::vector<const LayerWeights*> sources;
+  for (const LayerWeights& l : file.layers) {
+    if (!l.weights.empty()) sources.push_back(&l);
+  }
+  if (targets.size() != sources.size()) {
+    throw Error(path + ": the file has " + std::to_string(sources.size()) + " layers with weights, the model has " +
+                std::to_string(targets.size()));
+  }
+  for (size_t i = 0; i < targets.size(); ++i) assign_layer_weights(*targets[i], *sources[i], path);
+}
+
+LoadedModel load_keras_model(const std::string& path) {
+  KerasFile file = read_keras_h5(path);
+  if (file.model_config.empty()) {
+    throw Error(path + ": a weights-only file (no model_config); it needs a model to load into");
+  }
+  LoadedModel loaded;
+  loaded.path = path;
+  try {
+    loaded.model = model_from_keras_config(file.model_config);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  load_weights_by_name(loaded.model, file, path);
+  if (auto it = file.attributes.find("gaze_class_names"); it != file.attributes.end()) {
+    loaded.class_names = parse_class_names(it->second, path);
+  }
+  if (auto it = file.attributes.find("gaze_preprocessing"); it != file.attributes.end()) {
+    loaded.preprocessing = it->second;
+  }
+  return loaded;
+}
+
+}  // namespace gaze
