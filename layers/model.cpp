@@ -112,8 +112,12 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
   std::vector<bool> keep(nodes_.size(), false);
   keep[out] = true;
   for (const std::string& name : options.keep) keep[index_of(name)] = true;
-  const size_t grad_at = options.grad_layer.empty() ? SIZE_MAX : index_of(options.grad_layer);
-  if (grad_at != SIZE_MAX) keep[grad_at] = true;
+  size_t grad_at = SIZE_MAX;  // the earliest gradient layer: where recording starts
+  for (const std::string& name : options.grad_layers) {
+    const size_t i = index_of(name);
+    keep[i] = true;
+    grad_at = std::min(grad_at, i);
+  }
 
   // How many consumers still have to read each output: at zero the value can go.
   std::vector<int> pending(nodes_.size(), 0);

@@ -2,8 +2,10 @@
 //
 // forward() hands back the output, the output layer's pre-activation (the logits, when the last
 // Dense fuses a softmax), and the output of any layer asked for by name. In no-grad use every
-// intermediate value is dropped as soon as its last consumer has run. One layer's output can be
-// made to require a gradient (grad_layer): then only what lies downstream of it is recorded.
+// intermediate value is dropped as soon as its last consumer has run. Layers' outputs can be made
+// to require a gradient (grad_layers): the earliest of them becomes a leaf that requires one, so
+// only what lies downstream of it is recorded, and the gradients at the later ones are read at
+// their (recorded) nodes.
 #pragma once
 
 #include <map>
@@ -48,12 +50,12 @@ class Model {
 
   struct ForwardOptions {
     std::vector<std::string> keep;  // layers whose outputs to hand back in `kept`
-    std::string grad_layer;         // this layer's output will require a gradient
+    std::vector<std::string> grad_layers;  // these layers' outputs will have gradients
   };
   struct ForwardResult {
     Var output;
     Var logits;                       // the output layer's pre-activation, if it has one
-    std::map<std::string, Var> kept;  // by layer name; grad_layer is always kept
+    std::map<std::string, Var> kept;  // by layer name; grad_layers are always kept
   };
   ForwardResult forward(const Tensor& input, const ForwardOptions& options = {}) const;
 

@@ -58,15 +58,17 @@ std::vector<std::string> parse_class_names(const std::string& spec) {
 
 // The units of the model's last Dense layer: the number of classes it scores.
 long last_dense_units(const std::string& model_config, const std::string& input) {
-  const nlohmann::json config = nlohmann::json::parse(model_config);
-  const nlohmann::json& layers = config["config"].is_array() ? config["config"] : config["config"]["layers"];
+  const nlohmann::json model = nlohmann::json::parse(model_config);
+  const nlohmann::json& config = model.at("config");
+  const nlohmann::json& layers = config.is_array() ? config : config.at("layers");
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    if (it->value("class_name", "") != "Dense") continue;
-    const nlohmann::json& units = (*it)["config"]["units"];
-    if (!units.is_number_integer()) break;
-    return units.get<long>();
+    if (!it->is_object() || it->value("class_name", "") != "Dense") continue;
+    const nlohmann::json units = it->at("config").value("units", nlohmann::json());
+    if (units.is_number_integer()) return units.get<long>();
+    break;
   }
-  throw Error("convert: --classes: " + input + " has no Dense layer with units to check them against");
+  throw Error("convert: --classes: " + input +
+              " has no last Dense layer with units to check the names against");
 }
 
 void check_class_count(const std::vector<std::string>& names, const KerasFile& file,
@@ -114,7 +116,8 @@ const char* kEpilog =
 }  // namespace
 
 int cmd_convert(const Args& args) {
-  cli::Parser parser("convert", "[--classes LIST|@FILE] [--preprocessing NAME] [--force] INPUT OUTPUT.h5",
+  cli::Parser parser("convert",
+                     "[--classes LIST|@FILE] [--preprocessing NAME] [--force] INPUT OUTPUT.h5",
                      kDescription);
   parser
       .option("classes", "LIST|@FILE",

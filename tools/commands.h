@@ -9,8 +9,9 @@ namespace gaze {
 
 using Args = std::vector<std::string>;
 
-int cmd_inspect(const Args& args);  // cmd_inspect.cpp
-int cmd_layers(const Args& args);   // cmd_inspect.cpp
-int cmd_convert(const Args& args);  // cmd_convert.cpp
+int cmd_inspect(const Args& args);   // cmd_inspect.cpp
+int cmd_layers(const Args& args);    // cmd_inspect.cpp
+int cmd_convert(const Args& args);   // cmd_convert.cpp
+int cmd_classify(const Args& args);  // cmd_classify.cpp
 
 }  // namespace gaze

@@ -23,8 +23,9 @@ void assign_layer_weights(Layer& layer, const LayerWeights& from, const std::str
   std::vector<Weight>& slots = layer.weights();
   const std::string where = path + ": layer '" + layer.name() + "'";
   if (from.weights.size() != slots.size()) {
-    throw Error(where + " has " + std::to_string(from.weights.size()) + " weight(s) in the file (layer '" +
-                from.layer + "'), the model expects " + std::to_string(slots.size()));
+    throw Error(where + " has " + std::to_string(from.weights.size()) +
+                " weight(s) in the file (layer '" + from.layer + "'), the model expects " +
+                std::to_string(slots.size()));
   }
   std::vector<size_t> target(slots.size());
   std::map<std::string, size_t> slot_of;
@@ -40,8 +41,9 @@ void assign_layer_weights(Layer& layer, const LayerWeights& from, const std::str
     Weight& slot = slots[by_name ? target[i] : i];
     const Tensor& value = from.weights[i].value;
     if (value.shape() != slot.shape) {
-      throw Error(where + ": weight '" + from.weights[i].name + "' has shape " + to_string(value.shape()) +
-                  " in the file, the model expects " + to_string(slot.shape) + " for '" + slot.name + "'");
+      throw Error(where + ": weight '" + from.weights[i].name + "' has shape " +
+                  to_string(value.shape()) + " in the file, the model expects " +
+                  to_string(slot.shape) + " for '" + slot.name + "'");
     }
     slot.value = value;
   }
@@ -64,7 +66,8 @@ void load_weights_by_name(Model& model, const KerasFile& file, const std::string
     Layer& layer = model.layer(i);
     if (layer.weights().empty()) continue;
     auto it = by_name.find(layer.name());
-    if (it == by_name.end()) throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
+    if (it == by_name.end())
+      throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
     assign_layer_weights(layer, *it->second, path);
   }
 }
@@ -79,8 +82,8 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
     if (!l.weights.empty()) sources.push_back(&l);
   }
   if (targets.size() != sources.size()) {
-    throw Error(path + ": the file has " + std::to_string(sources.size()) + " layers with weights, the model has " +
-                std::to_string(targets.size()));
+    throw Error(path + ": the file has " + std::to_string(sources.size()) +
+                " layers with weights, the model has " + std::to_string(targets.size()));
   }
   for (size_t i = 0; i < targets.size(); ++i) assign_layer_weights(*targets[i], *sources[i], path);
 }

@@ -104,7 +104,7 @@ TEST(KerasConfig, BuildsKeras2AndKeras3FunctionalModelsAlike) {
     EXPECT_EQ(m.layer(m.index_of("bn")).weights().size(), 3u);
     fill_random_weights(m, 1);
     const Tensor x = testing::random_tensor({2, 6, 5, 2}, 99);
-    const Model::ForwardResult r = m.forward(x, {{"c1"}, ""});
+    const Model::ForwardResult r = m.forward(x, {{"c1"}, {}});
     EXPECT_TENSOR_NEAR(r.output.value(), reference_forward(m, x), 1e-6f);
     ASSERT_TRUE(r.logits.defined());  // Dense(softmax) hands back its pre-activation
     EXPECT_TENSOR_NEAR(softmax(r.logits).value(), r.output.value(), 1e-7f);

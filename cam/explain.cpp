@@ -1,0 +1,224 @@
+#include "cam/explain.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "cam/methods.h"
+#include "cam/render.h"
+#include "layers/keras_layers.h"
+
+namespace gaze {
+namespace {
+
+struct MethodName {
+  CamMethod method;
+  const char* name;
+};
+constexpr MethodName kMethodNames[] = {
+    {CamMethod::kGradCam, "gradcam"},   {CamMethod::kGradCamPlusPlus, "gradcam++"},
+    {CamMethod::kCam, "cam"},           {CamMethod::kHiResCam, "hirescam"},
+    {CamMethod::kXGradCam, "xgradcam"}, {CamMethod::kLayerCam, "layercam"},
+    {CamMethod::kScoreCam, "scorecam"}, {CamMethod::kEigenCam, "eigencam"},
+};
+
+bool needs_gradients(CamMethod m) {
+  return m != CamMethod::kCam && m != CamMethod::kScoreCam && m != CamMethod::kEigenCam;
+}
+
+}  // namespace
+
+CamMethod parse_cam_method(const std::string& name) {
+  for (const MethodName& m : kMethodNames) {
+    if (name == m.name) return m.method;
+  }
+  std::string list;
+  for (const std::string& n : cam_method_names()) list += (list.empty() ? "" : ", ") + n;
+  throw Error("unknown method '" + name + "' (known: " + list + ")");
+}
+
+const char* cam_method_name(CamMethod method) {
+  for (const MethodName& m : kMethodNames) {
+    if (method == m.method) return m.name;
+  }
+  return "?";
+}
+
+std::vector<std::string> cam_method_names() {
+  std::vector<std::string> names;
+  for (const MethodName& m : kMethodNames) names.emplace_back(m.name);
+  return names;
+}
+
+CamSession::CamSession(const Model& model, const Tensor& input,
+                       const std::vector<std::string>& layers, bool with_gradients)
+    : model_(model), input_(input) {
+  if (input.rank() != 4 || input.dim(0) != 1)
+    throw Error("cam: one input at a time, got " + to_string(input.shape()));
+  for (const std::string& l : layers) {
+    const Shape& s = model.output_shape(model.index_of(l));
+    if (s.size() != 4) {
+      throw Error("layer '" + l + "' has output " + to_string(s) +
+                  ", not a spatial map [h, w, channels] (see 'gaze layers')");
+    }
+  }
+  Model::ForwardOptions options;
+  options.keep = layers;
+  if (with_gradients) options.grad_layers = layers;
+  forward_ = model.forward(input, options);
+  probabilities_ = forward_.output.value().reshape({-1});
+}
+
+const Tensor& CamSession::activations(const std::string& layer) const {
+  auto it = forward_.kept.find(layer);
+  if (it == forward_.kept.end())
+    throw Error("cam: layer '" + layer + "' was not kept by the forward pass");
+  return it->second.value();
+}
+
+const Tensor& CamSession::gradients(const std::string& layer, int class_index, ScoreKind score) {
+  if (class_index < 0 || class_index >= probabilities_.size()) {
+    throw Error("class index " + std::to_string(class_index) + " out of range (the model has " +
+                std::to_string(probabilities_.size()) + " classes)");
+  }
+  if (grads_for_ != std::pair{class_index, score}) {
+    const Var& root =
+        score == ScoreKind::kLogit && forward_.logits.defined() ? forward_.logits : forward_.output;
+    if (!root.requires_grad()) throw Error("cam: the forward pass recorded no gradients");
+    Tensor seed = Tensor::zeros(root.shape());
+    seed.data()[class_index] = 1.0f;
+    backward(root, seed);
+    grads_.clear();
+    for (const auto& [name, var] : forward_.kept) {
+      if (var.grad().defined()) grads_[name] = var.grad();
+    }
+    grads_for_ = {class_index, score};
+  }
+  auto it = grads_.find(layer);
+  if (it == grads_.end()) throw Error("cam: no gradient reached layer '" + layer + "'");
+  return it->second;
+}
+
+Tensor CamSession::map(const std::string& layer, int class_index, const CamOptions& options) {
+  const Tensor& a = activations(layer);
+  if (!needs_gradients(options.method)) {
+    if (options.method == CamMethod::kEigenCam) return eigen_cam(a);
+    if (options.method == CamMethod::kCam) {
+      return class_activation_map(a, dense_kernel_for_cam(layer), class_index);
+    }
+    return score_cam(layer, class_index, options);
+  }
+  Tensor g = gradients(layer, class_index, options.score);
+  if (options.counterfactual) {
+    g = g.clone();
+    for (float& v : g.values()) v = -v;
+  }
+  switch (options.method) {
+    case CamMethod::kGradCam:
+      return grad_cam(a, g);
+    case CamMethod::kGradCamPlusPlus:
+      return grad_cam_plus_plus(a, g);
+    case CamMethod::kHiResCam:
+      return hires_cam(a, g);
+    case CamMethod::kXGradCam:
+      return xgrad_cam(a, g);
+    case CamMethod::kLayerCam:
+      return layer_cam(a, g);
+    default:
+      break;
+  }
+  throw Error("cam: unhandled method");
+}
+
+// The one layer reading layer i's output, or SIZE_MAX when there is none or several.
+static size_t single_consumer(const Model& m, size_t i) {
+  size_t found = SIZE_MAX;
+  for (size_t j = i + 1; j < m.size(); ++j) {
+    for (size_t in : m.inbound(j)) {
+      if (in != i) continue;
+      if (found != SIZE_MAX) return SIZE_MAX;
+      found = j;
+    }
+  }
+  return found;
+}
+
+// CAM is defined for `layer -> global average pooling -> Dense (the output)`; an AveragePooling2D
+// whose window covers the whole grid, followed by Flatten, is the same pooling.
+Tensor CamSession::dense_kernel_for_cam(const std::string& layer) const {
+  const Model& m = model_;
+  std::vector<size_t> chain;
+  for (size_t at = m.index_of(layer); chain.size() < 3;) {
+    at = single_consumer(m, at);
+    if (at == SIZE_MAX) break;
+    chain.push_back(at);
+    if (dynamic_cast<const Dense*>(&m.layer(at))) break;
+  }
+  auto is = [&](size_t k, const char* cls) {
+    return k < chain.size() && m.layer(chain[k]).class_name() == std::string(cls);
+  };
+  auto whole_grid = [&](size_t k) {
+    const Shape& s = m.output_shape(chain[k]);
+    return s.size() == 4 && s[1] == 1 && s[2] == 1;
+  };
+  size_t dense_at = SIZE_MAX;
+  if (is(0, "GlobalAveragePooling2D") && is(1, "Dense")) dense_at = 1;
+  if (is(0, "AveragePooling2D") && whole_grid(0) && is(1, "Flatten") && is(2, "Dense"))
+    dense_at = 2;
+  if (dense_at == SIZE_MAX || chain[dense_at] != m.output_index()) {
+    std::string path = layer;
+    for (size_t i : chain) path += std::string(" -> ") + m.layer(i).class_name();
+    throw Error(
+        "method cam needs '" + layer +
+        "' to be followed by global average pooling and one Dense layer, the output (here: " +
+        path + " ...); use gradcam, which works at any layer");
+  }
+  for (const Weight& w : m.layer(chain[dense_at]).weights()) {
+    if (w.name == "kernel") return w.value;
+  }
+  throw Error("cam: the Dense layer has no kernel");
+}
+
+Tensor CamSession::score_cam(const std::string& layer, int class_index, const CamOptions& options) {
+  const Tensor& a = activations(layer);
+  const int64_t h = a.dim(1), w = a.dim(2), k = a.dim(3);
+  const int64_t in_h = input_.dim(1), in_w = input_.dim(2), in_c = input_.dim(3);
+  // The channels with the largest mean activation (all of them when the cap allows).
+  std::vector<double> mean(static_cast<size_t>(k), 0.0);
+  for (int64_t p = 0; p < h * w; ++p)
+    for (int64_t c = 0; c < k; ++c) mean[static_cast<size_t>(c)] += a.data()[p * k + c];
+  std::vector<int> channels(static_cast<size_t>(k));
+  std::iota(channels.begin(), channels.end(), 0);
+  std::stable_sort(channels.begin(), channels.end(), [&](int x, int y) {
+    return mean[static_cast<size_t>(x)] > mean[static_cast<size_t>(y)];
+  });
+  if (options.score_cam_channels > 0 && static_cast<int64_t>(options.score_cam_channels) < k) {
+    channels.resize(static_cast<size_t>(options.score_cam_channels));
+  }
+  std::vector<float> scores;
+  const size_t batch = static_cast<size_t>(std::max(1, options.score_cam_batch));
+  for (size_t start = 0; start < channels.size(); start += batch) {
+    const size_t n = std::min(batch, channels.size() - start);
+    Tensor masked({static_cast<int64_t>(n), in_h, in_w, in_c});
+    for (size_t b = 0; b < n; ++b) {
+      Tensor channel({h, w});
+      for (int64_t p = 0; p < h * w; ++p) channel.data()[p] = a.data()[p * k + channels[start + b]];
+      const Tensor mask = upsample_bilinear(normalize_map(channel, MapNorm::kMinMax), in_h, in_w);
+      float* dst = masked.data() + static_cast<int64_t>(b) * in_h * in_w * in_c;
+      for (int64_t p = 0; p < in_h * in_w; ++p)
+        for (int64_t c = 0; c < in_c; ++c)
+          dst[p * in_c + c] = input_.data()[p * in_c + c] * mask.data()[p];
+    }
+    const Tensor probs = model_.forward(masked).output.value();
+    for (size_t b = 0; b < n; ++b)
+      scores.push_back(probs.data()[static_cast<int64_t>(b) * probs.dim(1) + class_index]);
+  }
+  // Weights: softmax of the scores over the channels (as pytorch-grad-cam does).
+  const float top = *std::max_element(scores.begin(), scores.end());
+  double total = 0.0;
+  for (float& s : scores) total += s = std::exp(s - top);
+  for (float& s : scores) s = static_cast<float>(s / total);
+  return weighted_channel_sum(a, scores, channels);
+}
+
+}  // namespace gaze

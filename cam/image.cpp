@@ -1,0 +1,92 @@
+#include "cam/image.h"
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "tensor/error.h"
+
+namespace gaze {
+namespace {
+
+struct StbFree {
+  void operator()(unsigned char* p) const { stbi_image_free(p); }
+};
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+}  // namespace
+
+Image load_image(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  int w = 0, h = 0, channels = 0;
+  // Read the size first: refuse huge images before stb allocates for them.
+  if (!stbi_info_from_file(file.get(), &w, &h, &channels)) {
+    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")");
+  }
+  if (w <= 0 || h <= 0) throw Error(path + ": image has zero size");
+  if (static_cast<int64_t>(w) * h > kMaxImagePixels) {
+    throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
+                ", more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
+  }
+  std::unique_ptr<unsigned char, StbFree> pixels(
+      stbi_load_from_file(file.get(), &w, &h, &channels, 0));
+  if (!pixels) throw Error(path + ": cannot decode image (" + stbi_failure_reason() + ")");
+
+  Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * static_cast<size_t>(h) * 3)};
+  const unsigned char* src = pixels.get();
+  const bool has_alpha = channels == 2 || channels == 4;
+  const int colour = has_alpha ? channels - 1 : channels;
+  for (size_t p = 0; p < img.rgb.size() / 3; ++p, src += channels) {
+    const int a = has_alpha ? src[colour] : 255;
+    for (int c = 0; c < 3; ++c) {
+      const int v = src[colour == 1 ? 0 : c];
+      img.rgb[p * 3 + static_cast<size_t>(c)] =
+          static_cast<uint8_t>((v * a + 255 * (255 - a) + 127) / 255);
+    }
+  }
+  return img;
+}
+
+void save_image(const std::string& path, const Image& image, int jpeg_quality) {
+  const std::string ext = lower_extension(path);
+  const bool png = ext == ".png";
+  if (!png && ext != ".jpg" && ext != ".jpeg") {
+    throw Error(path + ": unknown image type '" + ext + "' (use .png, .jpg or .jpeg)");
+  }
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() !=
+          static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 3) {
+    throw Error(path + ": refusing to write an empty or inconsistent image");
+  }
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + ext;
+  const int ok = png ? stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(),
+                                      image.width * 3)
+                     : stbi_write_jpg(tmp.c_str(), image.width, image.height, 3, image.rgb.data(),
+                                      jpeg_quality);
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write image (is the directory there and writable?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot rename into place (" + ec.message() + ")");
+  }
+}
+
+}  // namespace gaze

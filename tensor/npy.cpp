@@ -1,0 +1,122 @@
+#include "tensor/npy.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace gaze {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr int64_t kMaxElements = int64_t{1} << 31;  // 8 GiB of float32: surely a corrupt header
+
+// The text after `'key':` in the header dict, with leading spaces removed.
+std::string value_after(const std::string& header, const std::string& key,
+                        const std::string& path) {
+  const size_t at = header.find("'" + key + "'");
+  const size_t colon = at == std::string::npos ? at : header.find(':', at);
+  if (colon == std::string::npos) throw Error(path + ": .npy header has no '" + key + "'");
+  return header.substr(header.find_first_not_of(' ', colon + 1));
+}
+
+Shape parse_shape(const std::string& header, const std::string& path) {
+  const std::string v = value_after(header, "shape", path);
+  const size_t close = v.find(')');
+  if (v.empty() || v[0] != '(' || close == std::string::npos)
+    throw Error(path + ": bad .npy shape");
+  Shape shape;
+  int64_t dim = -1;
+  for (char ch : v.substr(1, close - 1)) {
+    if (ch >= '0' && ch <= '9') {
+      dim = (dim < 0 ? 0 : dim) * 10 + (ch - '0');
+      if (dim > (int64_t{1} << 40)) throw Error(path + ": bad .npy shape");
+    } else if (ch == ',') {
+      if (dim >= 0) shape.push_back(dim);
+      dim = -1;
+    } else if (ch != ' ' && ch != 'L') {
+      throw Error(path + ": bad .npy shape");
+    }
+  }
+  if (dim >= 0) shape.push_back(dim);
+  return shape;
+}
+
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  char magic[8] = {};
+  in.read(magic, 8);
+  if (!in || std::memcmp(magic, kMagic, 6) != 0) throw Error(path + ": not a .npy file");
+  const int major = static_cast<unsigned char>(magic[6]);
+  uint32_t header_len = 0;
+  unsigned char len_bytes[4] = {};
+  in.read(reinterpret_cast<char*>(len_bytes), major == 1 ? 2 : 4);
+  for (int i = (major == 1 ? 1 : 3); i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
+  if (!in || header_len > 65536) throw Error(path + ": bad .npy header");
+  std::string header(header_len, '\0');
+  in.read(header.data(), header_len);
+  if (!in) throw Error(path + ": truncated .npy header");
+
+  const std::string quoted = value_after(header, "descr", path);
+  const std::string descr = quoted.substr(1, quoted.find('\'', 1) - 1);
+  if (descr != "<f4" && descr != "|f4") {
+    throw Error(path + ": .npy dtype is '" + descr + "', expected float32 ('<f4')");
+  }
+  if (value_after(header, "fortran_order", path).rfind("True", 0) == 0) {
+    throw Error(path + ": .npy array is in Fortran order, expected C order");
+  }
+  const Shape shape = parse_shape(header, path);
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    count *= d;
+    if (count > kMaxElements)
+      throw Error(path + ": .npy shape " + to_string(shape) + " is implausibly large");
+  }
+  Tensor t(shape);
+  in.read(reinterpret_cast<char*>(t.data()), static_cast<std::streamsize>(count * 4));
+  if (in.gcount() != count * 4) {
+    throw Error(path + ": .npy data truncated (" + std::to_string(in.gcount()) + " of " +
+                std::to_string(count * 4) + " bytes)");
+  }
+  return t;
+}
+
+void write_npy(const std::string& path, const Tensor& t) {
+  std::string shape = "(";
+  for (int64_t d : t.shape()) shape += std::to_string(d) + ",";
+  if (t.rank() > 1) shape.pop_back();
+  shape += ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad so that the data starts at a multiple of 64 bytes, ending the header with a newline.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    out.write(kMagic, 6);
+    out.put(1).put(0);
+    out.put(static_cast<char>(len & 0xff)).put(static_cast<char>(len >> 8));
+    out << header;
+    out.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(t.size() * 4));
+    if (!out.flush()) {
+      std::remove(tmp.c_str());
+      throw Error(path + ": write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot rename into place (" + ec.message() + ")");
+  }
+}
+
+}  // namespace gaze

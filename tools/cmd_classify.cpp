@@ -1,0 +1,89 @@
+// gaze classify: images in, classes and probabilities out.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cam/model_input.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_path.h"
+#include "weights/model_io.h"
+
+namespace gaze {
+
+std::string predictions_json(const std::vector<Prediction>& predictions) {
+  std::string s = "[";
+  for (const Prediction& p : predictions) {
+    char prob[32];
+    std::snprintf(prob, sizeof prob, "%.9g", static_cast<double>(p.probability));
+    if (s.size() > 1) s += ", ";
+    s += "{\"index\": " + std::to_string(p.index) +
+         ", \"class\": " + nlohmann::json(p.label).dump() + ", \"prob\": " + prob + "}";
+  }
+  return s + "]";
+}
+
+Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {
+  if (p.has("preprocessing")) return parse_preprocessing(p.get("preprocessing"));
+  if (loaded.preprocessing.empty()) {
+    throw Error(loaded.path +
+                ": the model does not say how to preprocess images; pass --preprocessing");
+  }
+  return parse_preprocessing(loaded.preprocessing);
+}
+
+int cmd_classify(const Args& args) {
+  cli::Parser p(
+      "classify", "[--model M] [--top K] [--json] INPUT...",
+      "Classifies each INPUT with the model and prints the most probable classes.\n"
+      "INPUT is an image (JPEG, PNG, BMP, GIF, TGA, PSD, PNM; grey becomes RGB, alpha is\n"
+      "composited over white) or a .npy float32 array [H, W, 3] that is already\n"
+      "preprocessed. The model is loaded once; an input that fails prints its error and\n"
+      "the others still go through (the exit code is then 1).");
+  p.option("model", "M",
+           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+      .option("top", "K", "print the K most probable classes (default 5; 0 = all)")
+      .option("preprocessing", "NAME",
+              "override the model's preprocessing: nsfwjs (x/255, TF.js bilinear resize with\n"
+              "                          aligned corners), keras-inception (x/127.5-1), caffe (BGR "
+              "minus\n"
+              "                          ImageNet mean), torch (ImageNet mean/std), none")
+      .flag("json",
+            "one JSON object per input and line: {input, model, predictions[{index, class, prob}]}")
+      .epilog(
+          "Images are stretched to the model's input size (no crop), as nsfwjs does.\n"
+          "examples:\n  gaze classify photo.jpg\n  gaze classify --model "
+          "models/nsfwjs_mobilenet_v2.h5 --top 0 --json *.jpg");
+  if (!p.parse(args)) return 0;
+  if (p.positional().empty()) throw Error("classify: no INPUT given (see 'gaze classify --help')");
+  const int top = static_cast<int>(p.get_int("top", 5));
+  if (top < 0) throw Error("classify: --top must be 0 or more");
+  const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
+  const Preprocessing method = model_preprocessing(p, loaded);
+
+  int status = 0;
+  for (const std::string& path : p.positional()) {
+    try {
+      const ModelInput in = load_model_input(path, loaded.model, method);
+      const Model::ForwardResult r = loaded.model.forward(in.tensor);
+      const auto predictions = rank_predictions(r.output.value(), loaded.class_names, top);
+      if (p.has("json")) {
+        std::cout << "{\"input\": " << nlohmann::json(path).dump()
+                  << ", \"model\": " << nlohmann::json(loaded.path).dump()
+                  << ", \"predictions\": " << predictions_json(predictions) << "}" << std::endl;
+      } else {
+        std::cout << path << "\n";
+        for (const Prediction& pr : predictions)
+          std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
+        std::fflush(stdout);
+      }
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "gaze: error: %s\n", e.what());
+      status = 1;
+    }
+  }
+  return status;
+}
+
+}  // namespace gaze
