@@ -99,6 +99,19 @@ const Tensor& CamSession::gradients(const std::string& layer, int class_index, S
   return it->second;
 }
 
+Tensor CamSession::guided_gradients(int class_index, ScoreKind score) const {
+  Model::ForwardOptions options;
+  options.grad_layers = {model_.layer(0).name()};  // the InputLayer: its output is the image
+  const Model::ForwardResult r = model_.forward(input_, options);
+  const Var& root = score == ScoreKind::kLogit && r.logits.defined() ? r.logits : r.output;
+  if (class_index < 0 || class_index >= root.value().size())
+    throw Error("class index out of range");
+  Tensor seed = Tensor::zeros(root.shape());
+  seed.data()[class_index] = 1.0f;
+  backward(root, seed, {ReluRule::kGuided});
+  return r.kept.at(model_.layer(0).name()).grad();
+}
+
 Tensor CamSession::map(const std::string& layer, int class_index, const CamOptions& options) {
   const Tensor& a = activations(layer);
   if (!needs_gradients(options.method)) {

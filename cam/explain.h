@@ -52,6 +52,11 @@ class CamSession {
   const Tensor& gradients(const std::string& layer, int class_index, ScoreKind score);
   const Tensor& activations(const std::string& layer) const;
 
+  // Guided backpropagation (Springenberg et al. 2015): d score / d input [1, H, W, C] with the
+  // engine's guided ReLU rule (only positive gradients pass, through positive inputs). Runs a
+  // second forward pass in which the input itself requires a gradient.
+  Tensor guided_gradients(int class_index, ScoreKind score) const;
+
  private:
   Tensor score_cam(const std::string& layer, int class_index, const CamOptions& options);
   Tensor dense_kernel_for_cam(const std::string& layer) const;

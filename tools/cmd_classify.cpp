@@ -7,6 +7,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/model_path.h"
+#include "tools/run_common.h"
 #include "weights/model_io.h"
 
 namespace gaze {

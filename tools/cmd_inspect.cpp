@@ -6,6 +6,7 @@
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/model_path.h"
+#include "tools/run_common.h"
 #include "weights/model_io.h"
 
 namespace gaze {
@@ -41,6 +42,8 @@ bool is_spatial(const Model& m, size_t i) {
   return s.size() == 4 && (s[1] > 1 || s[2] > 1) && i != 0;
 }
 
+}  // namespace
+
 size_t default_cam_layer(const Model& m) {
   size_t best = 0;
   for (size_t i = 0; i <= m.output_index(); ++i) {
@@ -48,6 +51,8 @@ size_t default_cam_layer(const Model& m) {
   }
   return best;
 }
+
+namespace {
 
 nlohmann::json layer_json(const Model& m, size_t i) {
   nlohmann::json l = {{"name", m.layer(i).name()},

@@ -13,5 +13,6 @@ int cmd_inspect(const Args& args);   // cmd_inspect.cpp
 int cmd_layers(const Args& args);    // cmd_inspect.cpp
 int cmd_convert(const Args& args);   // cmd_convert.cpp
 int cmd_classify(const Args& args);  // cmd_classify.cpp
+int cmd_cam(const Args& args);       // cmd_cam.cpp
 
 }  // namespace gaze

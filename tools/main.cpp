@@ -18,6 +18,7 @@ struct Command {
 const Command kCommands[] = {
     {"classify", gaze::cmd_classify,
      "classify images: the most probable classes and their probabilities"},
+    {"cam", gaze::cmd_cam, "draw where the network looks: class activation maps over the photo"},
     {"inspect", gaze::cmd_inspect, "show a model's layers, shapes and parameter counts"},
     {"layers", gaze::cmd_layers, "list the layers a map can be taken at (spatial outputs)"},
     {"convert", gaze::cmd_convert, "convert a TensorFlow.js layers model to a Keras .h5 file"},

@@ -1,0 +1,338 @@
+// gaze cam: where the network looks, for any class, at any layer, as a picture.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cam/explain.h"
+#include "cam/methods.h"
+#include "cam/model_input.h"
+#include "cam/render.h"
+#include "tensor/npy.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_path.h"
+#include "tools/run_common.h"
+#include "weights/model_io.h"
+
+namespace gaze {
+
+namespace {
+
+// The article's 0-10 rating: "Sexy=10,Porn=10,Neutral=5" -> weight per class index.
+std::vector<double> parse_rating(const std::string& spec, const std::vector<std::string>& classes) {
+  std::vector<double> weights(classes.size(), 0.0);
+  size_t start = 0;
+  while (start < spec.size()) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, comma - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) throw Error("--rating: '" + item + "' is not CLASS=WEIGHT");
+    const std::string name = item.substr(0, eq);
+    const auto it = std::find(classes.begin(), classes.end(), name);
+    if (it == classes.end()) throw Error("--rating: unknown class '" + name + "'");
+    try {
+      weights[static_cast<size_t>(it - classes.begin())] = std::stod(item.substr(eq + 1));
+    } catch (const std::exception&) {
+      throw Error("--rating: '" + item.substr(eq + 1) + "' is not a number");
+    }
+    start = comma + 1;
+  }
+  return weights;
+}
+
+int class_index(const std::string& spec, const std::vector<std::string>& classes, int64_t count) {
+  const auto it = std::find(classes.begin(), classes.end(), spec);
+  if (it != classes.end()) return static_cast<int>(it - classes.begin());
+  char* end = nullptr;
+  const long i = std::strtol(spec.c_str(), &end, 10);
+  if (end && *end == '\0' && !spec.empty() && i >= 0 && i < count) return static_cast<int>(i);
+  std::string known;
+  for (const std::string& c : classes) known += (known.empty() ? "" : ", ") + c;
+  throw Error("--class: unknown class '" + spec + "' (give a name" +
+              (known.empty() ? "" : " (" + known + ")") + " or an index from 0 to " +
+              std::to_string(count - 1) + ")");
+}
+
+std::string label_of(int k, const std::vector<std::string>& classes) {
+  return static_cast<size_t>(k) < classes.size() ? classes[static_cast<size_t>(k)]
+                                                 : "class_" + std::to_string(k);
+}
+
+MapNorm parse_norm(const std::string& s) {
+  if (s == "minmax") return MapNorm::kMinMax;
+  if (s == "max") return MapNorm::kMax;
+  throw Error("--norm: unknown '" + s + "' (minmax or max)");
+}
+
+nlohmann::json map_json(const Tensor& map) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (int64_t i = 0; i < map.dim(0); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int64_t j = 0; j < map.dim(1); ++j) row.push_back(map.at(i, j));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Guided backpropagation's gradient as a picture, the usual way: standardize, scale to a 0.1
+// spread around grey, clip.
+Image gradient_image(const Tensor& g, int width, int height) {
+  const int64_t h = g.dim(1), w = g.dim(2), c = g.dim(3);
+  double mean = 0.0, sq = 0.0;
+  for (float v : g.values()) mean += v;
+  mean /= static_cast<double>(g.size());
+  for (float v : g.values()) sq += (v - mean) * (v - mean);
+  const double stdev = std::sqrt(sq / static_cast<double>(g.size())) + 1e-12;
+  Image img{static_cast<int>(w), static_cast<int>(h),
+            std::vector<uint8_t>(static_cast<size_t>(h * w * 3))};
+  for (int64_t p = 0; p < h * w; ++p) {
+    for (int64_t k = 0; k < 3; ++k) {
+      const double v = (g.data()[p * c + std::min(k, c - 1)] - mean) / stdev * 0.1 + 0.5;
+      img.rgb[static_cast<size_t>(p * 3 + k)] =
+          static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+  }
+  return resize_image(img, width, height);
+}
+
+struct CamSettings {
+  CamOptions options;
+  bool guided = false;       // guided-backprop or guided-gradcam
+  bool guided_only = false;  // guided-backprop: no class map
+  bool signed_map = false;
+  MapNorm norm = MapNorm::kMinMax;
+  Colormap colormap = Colormap::kJet;
+  float alpha = 0.5f;
+  std::vector<std::string> layers;
+  std::vector<std::string> class_specs;
+  int top = 0;
+  std::string method_name;
+};
+
+std::string output_path(const cli::Parser& p, const std::string& input, const std::string& method,
+                        size_t inputs) {
+  if (p.has("out")) {
+    if (inputs > 1) throw Error("--out names one file; with several inputs use --out-dir");
+    return p.get("out");
+  }
+  namespace fs = std::filesystem;
+  std::string stem = fs::path(input).stem().string();
+  std::replace(stem.begin(), stem.end(), '+', 'p');
+  std::string m = method;
+  std::replace(m.begin(), m.end(), '+', 'p');
+  return (fs::path(p.get("out-dir", ".")) / (stem + "_" + m + ".png")).string();
+}
+
+std::string raw_path(const std::string& raw, const std::string& label, const std::string& layer,
+                     bool several) {
+  if (!several) return raw;
+  const std::filesystem::path base(raw);
+  return (base.parent_path() / (base.stem().string() + "_" + label + "_" + layer + ".npy"))
+      .string();
+}
+
+}  // namespace
+
+int cmd_cam(const Args& args) {
+  cli::Parser p(
+      "cam", "[--model M] [--method NAME] [--class C]... [--layer L]... INPUT...",
+      "Draws where the network looks when it scores a class: a class activation map at a\n"
+      "layer, upsampled to the photo and blended over it. Writes one PNG panel per input:\n"
+      "the original, then one overlay per class, captioned with class, probability and\n"
+      "method, and prints its path with the predictions.");
+  p.option("model", "M",
+           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+      .option("method", "NAME",
+              "gradcam (default), gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
+              "                          eigencam, guided-backprop, guided-gradcam")
+      .repeated("class", "C", "class name or index to explain (default: the top class)")
+      .option("top", "K", "explain the K most probable classes (instead of --class)")
+      .repeated("layer", "L",
+                "Keras layer name (default: the last layer with a spatial output, e.g. mixed10;\n"
+                "                          'gaze layers' lists them); several: their normalized "
+                "maps are\n"
+                "                          averaged into one overlay per class (each still saved "
+                "by --raw)")
+      .option("score", "KIND", "logit (default: the pre-softmax score) or prob (the probability)")
+      .flag("counterfactual", "negate the gradients: show what speaks against the class")
+      .flag("signed", "keep negative evidence (no ReLU on the map)")
+      .option("norm", "RULE",
+              "minmax (default): (m - min)/(max - min); max: max(m,0)/max, as keras.io")
+      .option("colormap", "NAME", "jet (default), turbo, viridis, inferno")
+      .option("alpha", "A", "opacity of the heatmap over the photo, 0..1 (default 0.5)")
+      .option("out", "FILE", "the panel (.png or .jpg; default <input>_<method>.png in --out-dir)")
+      .option("out-dir", "DIR", "folder for the panels (default: the current folder)")
+      .option("raw", "FILE",
+              "also save the map at layer resolution as float32 .npy (after the ReLU unless\n"
+              "                          --signed; before normalization); with several maps the "
+              "name gets\n"
+              "                          _<class>_<layer> appended")
+      .option(
+          "rating", "SPEC",
+          "the article's 0-10 rating, e.g. 'Sexy=10,Porn=10,Neutral=5,Drawing=2,Hentai=2': the\n"
+          "                          expected weight under the class probabilities, printed and on "
+          "the panel")
+      .option(
+          "score-cam-channels", "N",
+          "Score-CAM: use the N channels with the largest mean activation (default 256; 0 = all)")
+      .option("preprocessing", "NAME",
+              "override the model's preprocessing (see 'gaze classify --help')")
+      .option("top-predictions", "K", "predictions printed per input (default 5; 0 = all)")
+      .flag("json",
+            "one JSON object per input and line: predictions as 'gaze classify --json', then\n"
+            "                          maps [{method, layer, class, index, prob, map (layer "
+            "resolution)}], outputs")
+      .epilog(
+          "Colours: RGB as decoded; the map is bilinearly upsampled to the ORIGINAL image size.\n"
+          "examples:\n  gaze cam photo.jpg\n  gaze cam --class Porn --class Sexy --method "
+          "gradcam++ photo.jpg\n"
+          "  gaze cam --layer mixed7 --layer mixed10 --raw map.npy --json photo.jpg");
+  if (!p.parse(args)) return 0;
+  if (p.positional().empty()) throw Error("cam: no INPUT given (see 'gaze cam --help')");
+
+  CamSettings s;
+  s.method_name = p.get("method", "gradcam");
+  s.guided = s.method_name == "guided-backprop" || s.method_name == "guided-gradcam";
+  s.guided_only = s.method_name == "guided-backprop";
+  s.options.method = s.guided ? CamMethod::kGradCam : parse_cam_method(s.method_name);
+  const std::string score = p.get("score", "logit");
+  if (score != "logit" && score != "prob")
+    throw Error("--score: 'logit' or 'prob', got '" + score + "'");
+  s.options.score = score == "prob" ? ScoreKind::kProbability : ScoreKind::kLogit;
+  s.options.counterfactual = p.has("counterfactual");
+  s.options.score_cam_channels = static_cast<int>(p.get_int("score-cam-channels", 256));
+  s.signed_map = p.has("signed");
+  s.norm = parse_norm(p.get("norm", "minmax"));
+  s.colormap = parse_colormap(p.get("colormap", "jet"));
+  s.alpha = static_cast<float>(p.get_double("alpha", 0.5));
+  if (!(s.alpha >= 0.0f && s.alpha <= 1.0f)) throw Error("--alpha must be between 0 and 1");
+  s.class_specs = p.all("class");
+  s.top = static_cast<int>(p.get_int("top", 0));
+  if (s.top < 0) throw Error("--top must be positive");
+  if (s.top > 0 && !s.class_specs.empty()) throw Error("give --class or --top, not both");
+  const int top_predictions = static_cast<int>(p.get_int("top-predictions", 5));
+
+  const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
+  const Model& model = loaded.model;
+  const Preprocessing preprocessing = model_preprocessing(p, loaded);
+  s.layers = p.all("layer");
+  if (s.layers.empty()) s.layers = {model.layer(default_cam_layer(model)).name()};
+  const std::vector<double> rating =
+      p.has("rating") ? parse_rating(p.get("rating"), loaded.class_names) : std::vector<double>{};
+  if (p.has("out-dir")) std::filesystem::create_directories(p.get("out-dir"));
+
+  int status = 0;
+  for (const std::string& input : p.positional()) {
+    try {
+      const ModelInput in = load_model_input(input, model, preprocessing);
+      const bool gradients = s.options.method != CamMethod::kCam &&
+                             s.options.method != CamMethod::kScoreCam &&
+                             s.options.method != CamMethod::kEigenCam && !s.guided_only;
+      CamSession session(model, in.tensor, s.layers, gradients);
+      const Tensor& probs = session.probabilities();
+      std::vector<int> classes;
+      for (const std::string& c : s.class_specs)
+        classes.push_back(class_index(c, loaded.class_names, probs.size()));
+      if (classes.empty()) {
+        for (const Prediction& pr :
+             rank_predictions(probs, loaded.class_names, std::max(s.top, 1))) {
+          classes.push_back(pr.index);
+        }
+      }
+
+      std::vector<PanelTile> tiles = {
+          {in.original, std::filesystem::path(input).filename().string()}};
+      nlohmann::json maps = nlohmann::json::array();
+      std::vector<std::string> raw_files;
+      const bool several_maps = classes.size() * s.layers.size() > 1;
+      for (int k : classes) {
+        const std::string label = label_of(k, loaded.class_names);
+        char caption[256];
+        std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
+                      static_cast<double>(probs.data()[k]), s.method_name.c_str(),
+                      s.options.counterfactual ? " (counterfactual)" : "",
+                      s.guided_only          ? ""
+                      : s.layers.size() == 1 ? s.layers[0].c_str()
+                                             : "layers averaged");
+        Tensor averaged;  // mean of the layers' normalized maps at the original image's size
+        if (!s.guided_only) {
+          for (const std::string& layer : s.layers) {
+            Tensor map = session.map(layer, k, s.options);
+            if (!s.signed_map) map = relu_map(map);
+            if (p.has("raw")) {
+              raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
+              write_npy(raw_files.back(), map);
+            }
+            if (p.has("json")) {
+              maps.push_back({{"method", s.method_name},
+                              {"layer", layer},
+                              {"class", label},
+                              {"index", k},
+                              {"prob", probs.data()[k]},
+                              {"map", map_json(map)}});
+            }
+            Tensor unit = upsample_bilinear(normalize_map(map, s.norm), in.original.height,
+                                            in.original.width);
+            if (!averaged.defined()) {
+              averaged = unit;
+            } else {
+              for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
+            }
+          }
+          for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
+        }
+        if (s.guided) {
+          Tensor g = session.guided_gradients(k, s.options.score);
+          if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
+            const Tensor at_input = upsample_bilinear(
+                normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
+            for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
+              for (int64_t c = 0; c < g.dim(3); ++c)
+                g.data()[px * g.dim(3) + c] *= at_input.data()[px];
+          }
+          tiles.push_back({gradient_image(g, in.original.width, in.original.height), caption});
+        } else {
+          tiles.push_back({blend(in.original, colorize(averaged, s.colormap), s.alpha), caption});
+        }
+      }
+      std::string footer;
+      double rated = 0.0;
+      if (!rating.empty()) {
+        for (size_t i = 0; i < rating.size(); ++i) rated += rating[i] * probs.data()[i];
+        char text[64];
+        std::snprintf(text, sizeof text, "rating %.1f/10", rated);
+        footer = text;
+      }
+      const std::string out = output_path(p, input, s.method_name, p.positional().size());
+      save_image(out, compose_panel(tiles, footer));
+
+      const auto predictions = rank_predictions(probs, loaded.class_names, top_predictions);
+      if (p.has("json")) {
+        nlohmann::json outputs = {{"panel", out}};
+        if (!raw_files.empty()) outputs["raw"] = raw_files;
+        std::string line = "{\"input\": " + nlohmann::json(input).dump() +
+                           ", \"model\": " + nlohmann::json(loaded.path).dump() +
+                           ", \"predictions\": " + predictions_json(predictions);
+        if (!rating.empty()) line += ", \"rating\": " + nlohmann::json(rated).dump();
+        line += ", \"maps\": " + maps.dump() + ", \"outputs\": " + outputs.dump() + "}";
+        std::cout << line << std::endl;
+      } else {
+        std::cout << input << " -> " << out << "\n";
+        for (const Prediction& pr : predictions)
+          std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
+        if (!rating.empty()) std::printf("  rating %.2f/10\n", rated);
+        std::fflush(stdout);
+      }
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "gaze: error: %s\n", e.what());
+      status = 1;
+    }
+  }
+  return status;
+}
+
+}  // namespace gaze

@@ -1,0 +1,21 @@
+// Pieces the model-running commands (classify, cam, layers, inspect) share.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cam/model_input.h"
+#include "tools/cli.h"
+#include "weights/model_io.h"
+
+namespace gaze {
+
+// [{"index": i, "class": name, "prob": p}, ...] with probabilities as printf's %.9g.
+std::string predictions_json(const std::vector<Prediction>& predictions);
+// --preprocessing if given, else what the model file says; Error when neither says.
+Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded);
+// The last layer with a spatial output before the model's output: where a map is taken by
+// default (mixed10 for InceptionV3, out_relu for MobileNetV2).
+size_t default_cam_layer(const Model& m);
+
+}  // namespace gaze
