@@ -76,7 +76,7 @@ const Tensor& CamSession::activations(const std::string& layer) const {
   return it->second.value();
 }
 
-const Tensor& CamSession::gradients(const std::string& layer, int class_index, ScoreKind score) {
+Tensor CamSession::gradients(const std::string& layer, int class_index, ScoreKind score) {
   if (class_index < 0 || class_index >= probabilities_.size()) {
     throw Error("class index " + std::to_string(class_index) + " out of range (the model has " +
                 std::to_string(probabilities_.size()) + " classes)");

@@ -49,7 +49,7 @@ class CamSession {
   // The signed map [h, w] of `layer` for class `class_index` (before the final ReLU).
   Tensor map(const std::string& layer, int class_index, const CamOptions& options);
   // d score / d layer for a class, as used by the gradient methods (exposed for tests).
-  const Tensor& gradients(const std::string& layer, int class_index, ScoreKind score);
+  Tensor gradients(const std::string& layer, int class_index, ScoreKind score);
   const Tensor& activations(const std::string& layer) const;
 
   // Guided backpropagation (Springenberg et al. 2015): d score / d input [1, H, W, C] with the

