@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/op_helpers.h"
 #include "autograd/ops.h"
 
 namespace gaze {
@@ -14,19 +15,24 @@ Var relu(const Var& x, float max_value) {
   float* o = out.data();
 #pragma omp parallel for
   for (int64_t i = 0; i < xv.size(); ++i) o[i] = std::min(std::max(xi[i], 0.0f), max_value);
-  return make_result(
-      std::move(out), "relu", {x}, [max_value](Node& self, const BackwardOptions& opt) {
-        // The output tells where the input was inside (0, max_value): the derivative is 1 there.
-        const float* y = self.value.data();
-        const float* dy = self.grad.data();
-        Tensor dx(self.grad.shape());
-        const bool guided = opt.relu_rule == ReluRule::kGuided;
-        for (int64_t i = 0; i < dx.size(); ++i) {
-          const bool pass = y[i] > 0.0f && y[i] < max_value && (!guided || dy[i] > 0.0f);
-          dx.data()[i] = pass ? dy[i] : 0.0f;
-        }
-        self.inputs[0]->accumulate_grad(std::move(dx));
-      });
+  return make_result(std::move(out), "relu", {x},
+                     [max_value](Node& self, const BackwardOptions& opt) {
+                       self.inputs[0]->accumulate_grad(
+                           relu_backward(self.value, self.grad, max_value, opt.relu_rule));
+                     });
+}
+
+Tensor relu_backward(const Tensor& y, const Tensor& dy, float max_value, ReluRule rule) {
+  // The output tells where the input was inside (0, max_value): the derivative is 1 there.
+  Tensor dx(dy.shape());
+  const bool guided = rule == ReluRule::kGuided;
+  const float* yv = y.data();
+  const float* dyv = dy.data();
+  for (int64_t i = 0; i < dx.size(); ++i) {
+    const bool pass = yv[i] > 0.0f && yv[i] < max_value && (!guided || dyv[i] > 0.0f);
+    dx.data()[i] = pass ? dyv[i] : 0.0f;
+  }
+  return dx;
 }
 
 Var sigmoid(const Var& x) {

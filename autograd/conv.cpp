@@ -59,8 +59,13 @@ void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
   }
 }
 
+// min(max(v, 0), max) over the rows just written: the fused ReLU epilogue.
+void relu_rows(float* v, int64_t count, float max) {
+  for (int64_t i = 0; i < count; ++i) v[i] = std::min(std::max(v[i], 0.0f), max);
+}
+
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
-                      const Tensor& bias) {
+                      const Tensor& bias, const ConvOptions& options) {
   const int64_t cout = kernel.dim(3);
   const int64_t k = g.kh * g.kw * g.c;
   Tensor out({g.n, g.oh, g.ow, cout});
@@ -73,6 +78,7 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   if (is_pointwise(g)) {
     gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
          kernel.data(), cout, beta, out.data(), cout);
+    if (options.relu) relu_rows(out.data(), out.size(), options.relu_max);
     return out;
   }
   const int64_t pixels = g.oh * g.ow;
@@ -81,6 +87,7 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
     im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
     gemm(Transpose::kNo, Transpose::kNo, pixels, cout, k, 1.0f, cols.data(), k, kernel.data(), cout,
          beta, out.data() + n * pixels * cout, cout);
+    if (options.relu) relu_rows(out.data() + n * pixels * cout, pixels * cout, options.relu_max);
   }
   return out;
 }
@@ -152,19 +159,22 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
     throw Error("conv2d: bias must be [" + std::to_string(ks[3]) + "], got " +
                 to_string(bias.shape()));
   }
-  Tensor out =
-      conv2d_forward(g, x.value(), kernel.value(), bias.defined() ? bias.value() : Tensor());
+  Tensor out = conv2d_forward(g, x.value(), kernel.value(),
+                              bias.defined() ? bias.value() : Tensor(), options);
   // Capture the kernel only if x needs a gradient, and x only if the kernel does.
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
   Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();
   return make_result(
-      std::move(out), "conv2d", {x, kernel, bias},
-      [g, k_saved, x_saved](Node& self, const BackwardOptions&) {
-        if (auto& dx = self.inputs[0])
-          dx->accumulate_grad(conv2d_input_grad(g, self.grad, k_saved));
+      std::move(out), options.relu ? "conv2d_relu" : "conv2d", {x, kernel, bias},
+      [g, k_saved, x_saved, options](Node& self, const BackwardOptions& backward_options) {
+        // Through the fused ReLU first, with the same rule as the relu op.
+        const Tensor dy = options.relu ? relu_backward(self.value, self.grad, options.relu_max,
+                                                       backward_options.relu_rule)
+                                       : self.grad;
+        if (auto& dx = self.inputs[0]) dx->accumulate_grad(conv2d_input_grad(g, dy, k_saved));
         if (auto& dk = self.inputs[1])
-          dk->accumulate_grad(conv2d_kernel_grad(g, self.grad, x_saved, dk->value.shape()));
-        if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(self.grad));
+          dk->accumulate_grad(conv2d_kernel_grad(g, dy, x_saved, dk->value.shape()));
+        if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(dy));
       });
 }
 

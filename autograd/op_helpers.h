@@ -26,6 +26,10 @@ inline ConvGeometry conv_geometry(const std::string& op, const Shape& x, int64_t
   return {x[0], x[1], x[2], x[3], kh, kw, sh, sw, py.out, px.out, py.pad_before, px.pad_before};
 }
 
+// d loss / d x of y = min(max(x, 0), max_value), from y and dy: 1 where y is inside
+// (0, max_value); under the guided rule only positive dy pass (activations.cpp).
+Tensor relu_backward(const Tensor& y, const Tensor& dy, float max_value, ReluRule rule);
+
 // Sum of t over every axis but the last: the gradient of a per-channel bias.
 Tensor channel_sums(const Tensor& t);
 

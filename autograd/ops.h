@@ -27,10 +27,13 @@ namespace gaze {
 // splitting the padding with the extra row/column at the bottom/right.
 enum class Padding { kValid, kSame };
 
-// Strides and padding of a convolution; its kernel size comes from the kernel tensor.
+// Strides and padding of a convolution (its kernel size comes from the kernel tensor), and an
+// optional fused ReLU epilogue, min(max(y, 0), relu_max), applied while the output is in cache.
 struct ConvOptions {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::kValid;
+  bool relu = false;
+  float relu_max = std::numeric_limits<float>::infinity();
 };
 
 // A pooling window.

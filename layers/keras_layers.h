@@ -73,6 +73,7 @@ class BatchNormalization : public Layer {
   const char* class_name() const override { return "BatchNormalization"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  const BatchNormalizationConfig& config() const { return config_; }
 
  private:
   BatchNormalizationConfig config_;
@@ -84,6 +85,7 @@ class ActivationLayer : public Layer {  // Keras "Activation"
   const char* class_name() const override { return "Activation"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  Activation activation() const { return activation_; }
 
  private:
   Activation activation_;
@@ -95,6 +97,7 @@ class ReLU : public Layer {  // Keras "ReLU": relu with an optional cap (ReLU6)
   const char* class_name() const override { return "ReLU"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  std::optional<float> max_value() const { return max_value_; }
 
  private:
   std::optional<float> max_value_;

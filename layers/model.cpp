@@ -1,6 +1,7 @@
 #include "layers/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 #include "layers/keras_layers.h"
@@ -129,30 +130,56 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (keep[i]) last = std::max(last, i);
   }
+  // A folded chain runs as one op unless someone wants an output from inside it.
+  auto chain_usable = [&](const FoldedChain& chain) {
+    for (size_t k = 0; k + 1 < chain.layers.size(); ++k) {
+      if (keep[chain.layers[k]]) return false;
+    }
+    return true;
+  };
+  std::vector<bool> absorbed(nodes_.size(), false);  // run as part of a folded chain
   std::vector<Var> values(nodes_.size());
   ForwardResult result;
   for (size_t i = 0; i <= last; ++i) {
+    if (absorbed[i]) continue;
     const Entry& e = nodes_[i];
-    std::vector<Var> args;
-    args.reserve(std::max<size_t>(e.inbound.size(), 1));
-    if (i == 0) args.push_back(Var(input));
-    for (size_t in : e.inbound) args.push_back(values[in]);
-    LayerOutput lo = e.layer->forward(args);
-    if (i == grad_at) lo.output = lo.output.detach(/*requires_grad=*/true);
-    values[i] = lo.output;
-    if (i == out) result.logits = lo.pre_activation;
-    args.clear();
+    const auto started = std::chrono::steady_clock::now();
+    size_t produced = i;  // the layer whose output this step computes
+    Var output;
+    const int chain_index = i < folded_at_.size() ? folded_at_[i] : -1;
+    if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
+      const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
+      output = conv2d(values[e.inbound[0]], Var(chain.kernel), Var(chain.bias), chain.options);
+      produced = chain.layers.back();
+      for (size_t k : chain.layers) absorbed[k] = true;
+    } else {
+      std::vector<Var> args;
+      args.reserve(std::max<size_t>(e.inbound.size(), 1));
+      if (i == 0) args.push_back(Var(input));
+      for (size_t in : e.inbound) args.push_back(values[in]);
+      LayerOutput lo = e.layer->forward(args);
+      output = lo.output;
+      if (i == out) result.logits = lo.pre_activation;
+    }
+    if (options.layer_seconds) {
+      options.layer_seconds->resize(nodes_.size());
+      (*options.layer_seconds)[i] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
+    if (produced == grad_at) output = output.detach(/*requires_grad=*/true);
+    values[produced] = output;
     for (size_t in : e.inbound) {
       if (--pending[in] == 0 && !keep[in]) values[in] = Var();
     }
   }
   result.output = values[out];
+  const std::string& out_name = nodes_[out].layer->name();
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (keep[i] && i != out) result.kept[nodes_[i].layer->name()] = values[i];
   }
-  if (grad_at == out ||
-      std::count(options.keep.begin(), options.keep.end(), nodes_[out].layer->name())) {
-    result.kept[nodes_[out].layer->name()] = values[out];
+  if (std::count(options.keep.begin(), options.keep.end(), out_name) ||
+      std::count(options.grad_layers.begin(), options.grad_layers.end(), out_name)) {
+    result.kept[out_name] = values[out];
   }
   return result;
 }

@@ -17,6 +17,18 @@
 
 namespace gaze {
 
+// What Model::forward computes besides the output, and what it hands back.
+struct ModelForwardOptions {
+  std::vector<std::string> keep;                 // layers whose outputs to hand back in `kept`
+  std::vector<std::string> grad_layers;          // these layers' outputs will have gradients
+  std::vector<double>* layer_seconds = nullptr;  // if set: wall time of each layer's forward
+};
+struct ModelForwardResult {
+  Var output;
+  Var logits;                       // the output layer's pre-activation, if it has one
+  std::map<std::string, Var> kept;  // by layer name; grad_layers are always kept
+};
+
 class Model {
  public:
   Model() = default;
@@ -48,15 +60,15 @@ class Model {
   // Throws Error naming the first layer whose weights have not all been loaded.
   void check_weights_loaded() const;
 
-  struct ForwardOptions {
-    std::vector<std::string> keep;  // layers whose outputs to hand back in `kept`
-    std::vector<std::string> grad_layers;  // these layers' outputs will have gradients
-  };
-  struct ForwardResult {
-    Var output;
-    Var logits;                       // the output layer's pre-activation, if it has one
-    std::map<std::string, Var> kept;  // by layer name; grad_layers are always kept
-  };
+  // Inference speed-up (model_fusion.cpp): for every Conv2D -> BatchNormalization [-> ReLU]
+  // chain, precomputes the convolution with the normalization folded into its kernel and bias
+  // and the ReLU fused into its epilogue. forward() then runs the chain as one op, except when a
+  // caller asks for (or wants the gradient of) the convolution's or the normalization's own
+  // output. Call again after changing weights.
+  void fold_batch_norms();
+
+  using ForwardOptions = ModelForwardOptions;
+  using ForwardResult = ModelForwardResult;
   ForwardResult forward(const Tensor& input, const ForwardOptions& options = {}) const;
 
  private:
@@ -65,7 +77,16 @@ class Model {
     std::vector<size_t> inbound;
     Shape output_shape;
   };
+  // A Conv2D -> BatchNormalization [-> ReLU] chain run as one convolution.
+  struct FoldedChain {
+    std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
+    Tensor kernel, bias;         // the folded parameters
+    ConvOptions options;         // the conv's strides and padding, and the fused ReLU
+  };
+  // The layers forward() runs, in order, with the chains it may run folded.
   std::vector<Entry> nodes_;
+  std::vector<FoldedChain> folded_;
+  std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
 };

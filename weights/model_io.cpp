@@ -70,6 +70,7 @@ void load_weights_by_name(Model& model, const KerasFile& file, const std::string
       throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
     assign_layer_weights(layer, *it->second, path);
   }
+  model.fold_batch_norms();
 }
 
 void load_weights_by_order(Model& model, const KerasFile& file, const std::string& path) {
@@ -86,6 +87,7 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
                 " layers with weights, the model has " + std::to_string(targets.size()));
   }
   for (size_t i = 0; i < targets.size(); ++i) assign_layer_weights(*targets[i], *sources[i], path);
+  model.fold_batch_norms();
 }
 
 LoadedModel load_keras_model(const std::string& path) {

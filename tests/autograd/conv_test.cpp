@@ -71,6 +71,48 @@ TEST(Conv2d, GradientsMatchFiniteDifferences) {
   }
 }
 
+TEST(Conv2d, FusedReluEpilogueEqualsReluAfterTheConvolution) {
+  // The kernel is scaled so that outputs land on both sides of 0 and of the cap, away from them
+  // by more than the finite-difference step.
+  uint32_t seed = 300;
+  for (const ConvCase& c : {kCases[0], kCases[3], kCases[6]}) {
+    SCOPED_TRACE(name_of(c));
+    const Padding pad = c.same ? Padding::kSame : Padding::kValid;
+    const Tensor x = random_tensor(c.x, seed++), k = random_tensor(c.kernel, seed++, -2.0f, 2.0f);
+    const Tensor b = c.bias ? random_tensor({c.kernel[3]}, seed++) : Tensor();
+    for (float cap : {std::numeric_limits<float>::infinity(), 1.5f}) {
+      const Var fused =
+          conv2d(Var(x), Var(k), c.bias ? Var(b) : Var(), {c.sh, c.sw, pad, true, cap});
+      const Var plain =
+          relu(conv2d(Var(x), Var(k), c.bias ? Var(b) : Var(), {c.sh, c.sw, pad}), cap);
+      EXPECT_EQ(testing::max_abs_diff(fused.value(), plain.value()), 0.0f);
+      const Tensor y = plain.value();
+      bool near_kink = false;
+      for (float v : y.values())
+        near_kink = near_kink || std::abs(v) < 0.05f || std::abs(v - cap) < 0.05f;
+      if (near_kink) continue;  // a finite difference straddling a kink would be meaningless
+      check_gradients(
+          [&](const std::vector<Var>& v) {
+            return conv2d(v[0], v[1], v[2], {c.sh, c.sw, pad, true, cap});
+          },
+          {x, k, b});
+    }
+  }
+}
+
+TEST(Conv2d, FusedReluFollowsTheGuidedRule) {
+  const Var x(random_tensor({1, 4, 4, 2}, 400), true);
+  const Var k(random_tensor({3, 3, 2, 3}, 401));
+  const Var y = conv2d(x, k, Var(), {1, 1, Padding::kSame, true});
+  const Tensor seed = random_tensor(y.shape(), 402);
+  backward(y, seed, {ReluRule::kGuided});
+  const Tensor fused_grad = x.grad();
+  const Var x2(x.value(), true);
+  const Var y2 = relu(conv2d(x2, k, Var(), {1, 1, Padding::kSame}));
+  backward(y2, seed, {ReluRule::kGuided});
+  EXPECT_EQ(testing::max_abs_diff(fused_grad, x2.grad()), 0.0f);
+}
+
 TEST(Conv2d, RejectsMismatchedShapes) {
   const Var x(Tensor::zeros({1, 5, 5, 3}));
   EXPECT_THROW(conv2d(x, Var(Tensor::zeros({3, 3, 4, 2})), Var(), {}), Error);

@@ -1,0 +1,87 @@
+// Folded Conv2D -> BatchNormalization -> ReLU chains compute what the layers compute one by one.
+#include <gtest/gtest.h>
+
+#include "layers/keras_layers.h"
+#include "layers/model.h"
+#include "tests/support/test_util.h"
+
+namespace gaze {
+namespace {
+
+using testing::random_tensor;
+
+// in -> c1 (3x3 same) -> b1 (no gamma) -> r1 (Activation relu) -> c2 (1x1, bias) -> b2 -> r2
+// (ReLU6)
+//    -> gap -> dense softmax
+Model chain_model() {
+  Model m;
+  m.add(std::make_unique<InputLayer>("in", Shape{-1, 6, 5, 3}), {});
+  m.add(std::make_unique<Conv2D>(
+            "c1", Conv2DConfig{4, 3, 3, 1, 1, Padding::kSame, false, Activation::kLinear}),
+        {"in"});
+  m.add(std::make_unique<BatchNormalization>("b1", BatchNormalizationConfig{1e-3f, true, false}),
+        {"c1"});
+  m.add(std::make_unique<ActivationLayer>("r1", Activation::kRelu), {"b1"});
+  m.add(std::make_unique<Conv2D>(
+            "c2", Conv2DConfig{5, 1, 1, 1, 1, Padding::kValid, true, Activation::kLinear}),
+        {"r1"});
+  m.add(std::make_unique<BatchNormalization>("b2", BatchNormalizationConfig{1e-3f, true, true}),
+        {"c2"});
+  m.add(std::make_unique<ReLU>("r2", 0.8f), {"b2"});
+  m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"r2"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
+  uint32_t seed = 1;
+  for (size_t i = 0; i < m.size(); ++i) {
+    for (Weight& w : m.layer(i).weights()) {
+      const bool variance = w.name == "moving_variance";
+      w.value = random_tensor(w.shape, seed++, variance ? 0.5f : -1.0f, variance ? 1.5f : 1.0f);
+    }
+  }
+  return m;
+}
+
+TEST(ModelFusion, FoldedChainsMatchTheLayersOneByOne) {
+  Model m = chain_model();
+  const Tensor x = random_tensor({2, 6, 5, 3}, 50);
+  std::vector<double> unfolded_times, folded_times;
+  const ModelForwardResult plain = m.forward(x, {{"r1", "r2"}, {}, &unfolded_times});
+  m.fold_batch_norms();
+  const ModelForwardResult folded = m.forward(x, {{"r1", "r2"}, {}, &folded_times});
+  EXPECT_TENSOR_NEAR(folded.output.value(), plain.output.value(), 1e-6f);
+  EXPECT_TENSOR_NEAR(folded.kept.at("r1").value(), plain.kept.at("r1").value(), 1e-5f);
+  EXPECT_TENSOR_NEAR(folded.kept.at("r2").value(), plain.kept.at("r2").value(), 1e-5f);
+  EXPECT_TENSOR_NEAR(folded.logits.value(), plain.logits.value(), 1e-5f);
+  // The folded run really ran the chain as one op: the batch norm and ReLU layers took no time.
+  EXPECT_EQ(folded_times[m.index_of("b1")], 0.0);
+  EXPECT_EQ(folded_times[m.index_of("r2")], 0.0);
+  EXPECT_GT(unfolded_times[m.index_of("b1")], 0.0);
+}
+
+TEST(ModelFusion, OutputsInsideAChainAreStillExact) {
+  Model reference = chain_model();
+  Model m = chain_model();
+  m.fold_batch_norms();
+  const Tensor x = random_tensor({1, 6, 5, 3}, 51);
+  // Asking for the convolution's or the batch norm's own output runs that chain unfolded: exact
+  // for the first chain; the second reads the first chain's folded output (float rounding).
+  for (const char* inside : {"c1", "b1", "c2", "b2"}) {
+    const Tensor want = reference.forward(x, {{inside}, {}}).kept.at(inside).value();
+    const Tensor got = m.forward(x, {{inside}, {}}).kept.at(inside).value();
+    if (inside[1] == '1') {
+      EXPECT_EQ(testing::max_abs_diff(got, want), 0.0f) << inside;
+    } else {
+      EXPECT_TENSOR_NEAR(got, want, 1e-5f) << inside;
+    }
+  }
+  // Gradients at a chain's end (r1) and inside one (b1) agree with the unfolded model's.
+  for (const char* layer : {"r1", "b1", "c1"}) {
+    const ModelForwardResult a = m.forward(x, {{}, {layer}});
+    const ModelForwardResult b = reference.forward(x, {{}, {layer}});
+    backward(a.logits, Tensor::from({1, 3}, {0, 1, 0}));
+    backward(b.logits, Tensor::from({1, 3}, {0, 1, 0}));
+    EXPECT_TENSOR_NEAR(a.kept.at(layer).grad(), b.kept.at(layer).grad(), 1e-5f) << layer;
+  }
+}
+
+}  // namespace
+}  // namespace gaze

@@ -1,0 +1,175 @@
+// Runs the built gaze binary (GAZE_BINARY) as a child process, the way a user would: argv array
+// (no shell, so no quoting issues), stdout and stderr captured separately, exit code or signal.
+// Also a fresh temporary folder per test.
+//
+// Sanitizer builds: the child gets exitcode=86 for ASan/UBSan/LSan and every run is checked for a
+// sanitizer report, which is then a test failure (ADD_FAILURE) with the child's stderr shown, even
+// when the test itself expected the run to fail.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace gaze::testing {
+
+// A fresh folder under $TMPDIR (or /tmp), removed with everything in it at the end of the scope.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/gaze-cli-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (!::mkdtemp(buffer.data())) {
+      ADD_FAILURE() << "mkdtemp(" << pattern << "): " << std::strerror(errno);
+      return;
+    }
+    path_ = buffer.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exit_code = -1;  // the child's exit status, or -1 when it did not exit normally
+  int signal = 0;      // the signal that killed it (a crash), else 0
+  std::string out;     // everything it wrote to stdout
+  std::string err;     // everything it wrote to stderr
+
+  bool exited() const { return signal == 0 && exit_code >= 0; }
+  // stderr split into lines (without the '\n'); a last line without '\n' counts too.
+  std::vector<std::string> err_lines() const { return split_lines(err); }
+  std::vector<std::string> out_lines() const { return split_lines(out); }
+
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+};
+
+inline std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Exit code the child's sanitizers are told to use, so a report is never mistaken for gaze's own
+// "exit 1".
+inline constexpr int kSanitizerExitCode = 86;
+
+inline bool has_sanitizer_report(const std::string& err) {
+  return err.find("Sanitizer") != std::string::npos ||
+         err.find("runtime error:") != std::string::npos;
+}
+
+// The child's environment: ours, without GAZE_MODEL (every test names its model), with the
+// sanitizers' exit code forced (a later "exitcode=" in the option string wins).
+inline std::vector<std::string> child_environment() {
+  std::vector<std::string> env;
+  std::string asan = "ASAN_OPTIONS=", ubsan = "UBSAN_OPTIONS=", lsan = "LSAN_OPTIONS=";
+  for (char** e = environ; e && *e; ++e) {
+    const std::string var = *e;
+    if (var.rfind("GAZE_MODEL=", 0) == 0) continue;
+    if (var.rfind(asan, 0) == 0) {
+      asan = var + ":";
+    } else if (var.rfind(ubsan, 0) == 0) {
+      ubsan = var + ":";
+    } else if (var.rfind(lsan, 0) == 0) {
+      lsan = var + ":";
+    } else {
+      env.push_back(var);
+    }
+  }
+  const std::string code = "exitcode=" + std::to_string(kSanitizerExitCode);
+  env.push_back(asan + code);
+  env.push_back(ubsan + code + ":print_stacktrace=1");
+  env.push_back(lsan + code);
+  return env;
+}
+
+// Runs `GAZE_BINARY args...` and waits for it. stdin is /dev/null; stdout and stderr go to
+// files in a private folder, read back after the child exits (no pipe to deadlock on).
+inline RunResult run_gaze(const std::vector<std::string>& args) {
+  RunResult result;
+  TempDir capture;
+  if (capture.path().empty()) return result;
+  const std::string out_path = capture / "stdout", err_path = capture / "stderr";
+
+  std::vector<std::string> argv_strings = {GAZE_BINARY};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = child_environment();
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(spawned);
+    return result;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+      return result;
+    }
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  result.out = read_whole_file(out_path);
+  result.err = read_whole_file(err_path);
+
+  std::string command = "gaze";
+  for (const std::string& a : args) command += " " + a;
+  if (result.signal != 0) {
+    ADD_FAILURE() << command << "\nwas killed by signal " << result.signal << " ("
+                  << strsignal(result.signal) << ")\nstderr:\n"
+                  << result.err;
+  }
+  if (result.exit_code == kSanitizerExitCode || has_sanitizer_report(result.err)) {
+    ADD_FAILURE() << command << "\nmade a sanitizer report (exit code " << result.exit_code
+                  << "):\n"
+                  << result.err;
+  }
+  return result;
+}
+
+}  // namespace gaze::testing
