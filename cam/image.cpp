@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <utility>
 
 #include "tensor/error.h"
 
@@ -27,6 +28,31 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
+void check_pixel_limit(const std::string& path, int64_t w, int64_t h) {
+  if (w * h > kMaxImagePixels) {
+    throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
+                ", more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
+  }
+}
+
+// The width and height in a PNG's IHDR, or {0, 0} if the file does not start like a PNG. stb's
+// own header check refuses PNGs of more than 2^30 bytes as "unknown image type"; this lets such
+// a file be refused with the pixel limit instead. Leaves the file position where it was.
+std::pair<int64_t, int64_t> png_header_size(FILE* file) {
+  unsigned char b[24];
+  const long position = std::ftell(file);
+  const size_t n = std::fread(b, 1, sizeof b, file);
+  std::fseek(file, position, SEEK_SET);
+  if (n != sizeof b || std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 ||
+      std::memcmp(b + 12, "IHDR", 4) != 0) {
+    return {0, 0};
+  }
+  auto be32 = [&](int i) {
+    return static_cast<int64_t>(b[i]) << 24 | b[i + 1] << 16 | b[i + 2] << 8 | b[i + 3];
+  };
+  return {be32(16), be32(20)};
+}
+
 }  // namespace
 
 Image load_image(const std::string& path) {
@@ -35,13 +61,13 @@ Image load_image(const std::string& path) {
   int w = 0, h = 0, channels = 0;
   // Read the size first: refuse huge images before stb allocates for them.
   if (!stbi_info_from_file(file.get(), &w, &h, &channels)) {
-    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")");
+    const std::string reason = stbi_failure_reason();
+    const auto [png_w, png_h] = png_header_size(file.get());
+    check_pixel_limit(path, png_w, png_h);
+    throw Error(path + ": not a readable image (" + reason + ")");
   }
   if (w <= 0 || h <= 0) throw Error(path + ": image has zero size");
-  if (static_cast<int64_t>(w) * h > kMaxImagePixels) {
-    throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
-                ", more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
-  }
+  check_pixel_limit(path, w, h);
   std::unique_ptr<unsigned char, StbFree> pixels(
       stbi_load_from_file(file.get(), &w, &h, &channels, 0));
   if (!pixels) throw Error(path + ": cannot decode image (" + stbi_failure_reason() + ")");

@@ -1,5 +1,6 @@
 // gaze cam: where the network looks, for any class, at any layer, as a picture.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -181,6 +182,8 @@ int cmd_cam(const Args& args) {
       .option("preprocessing", "NAME",
               "override the model's preprocessing (see 'gaze classify --help')")
       .option("top-predictions", "K", "predictions printed per input (default 5; 0 = all)")
+      .flag("verbose",
+            "after each input, print its time and the process's resident memory to stderr")
       .flag("json",
             "one JSON object per input and line: predictions as 'gaze classify --json', then\n"
             "                          maps [{method, layer, class, index, prob, map (layer "
@@ -204,6 +207,7 @@ int cmd_cam(const Args& args) {
   s.options.score = score == "prob" ? ScoreKind::kProbability : ScoreKind::kLogit;
   s.options.counterfactual = p.has("counterfactual");
   s.options.score_cam_channels = static_cast<int>(p.get_int("score-cam-channels", 256));
+  if (s.options.score_cam_channels < 0) throw Error("--score-cam-channels must be 0 or more");
   s.signed_map = p.has("signed");
   s.norm = parse_norm(p.get("norm", "minmax"));
   s.colormap = parse_colormap(p.get("colormap", "jet"));
@@ -214,18 +218,30 @@ int cmd_cam(const Args& args) {
   if (s.top < 0) throw Error("--top must be positive");
   if (s.top > 0 && !s.class_specs.empty()) throw Error("give --class or --top, not both");
   const int top_predictions = static_cast<int>(p.get_int("top-predictions", 5));
+  if (top_predictions < 0) throw Error("--top-predictions must be 0 or more");
 
   const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
   const Model& model = loaded.model;
   const Preprocessing preprocessing = model_preprocessing(p, loaded);
   s.layers = p.all("layer");
   if (s.layers.empty()) s.layers = {model.layer(default_cam_layer(model)).name()};
+  // Checked once here, not once per input: a bad --layer or --class is one error.
+  for (const std::string& layer : s.layers) {
+    const Shape& shape = model.output_shape(model.index_of(layer));
+    if (shape.size() != 4) {
+      throw Error("layer '" + layer + "' has output " + to_string(shape) +
+                  ", not a spatial map [h, w, channels] (see 'gaze layers')");
+    }
+  }
+  for (const std::string& c : s.class_specs)
+    class_index(c, loaded.class_names, model.output_shape(model.output_index()).back());
   const std::vector<double> rating =
       p.has("rating") ? parse_rating(p.get("rating"), loaded.class_names) : std::vector<double>{};
   if (p.has("out-dir")) std::filesystem::create_directories(p.get("out-dir"));
 
   int status = 0;
   for (const std::string& input : p.positional()) {
+    const auto started = std::chrono::steady_clock::now();
     try {
       const ModelInput in = load_model_input(input, model, preprocessing);
       const bool gradients = s.options.method != CamMethod::kCam &&
@@ -330,6 +346,11 @@ int cmd_cam(const Args& args) {
       std::fflush(stdout);
       std::fprintf(stderr, "gaze: error: %s\n", e.what());
       status = 1;
+    }
+    if (p.has("verbose")) {
+      report_progress(input, std::chrono::duration<double, std::milli>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count());
     }
   }
   return status;

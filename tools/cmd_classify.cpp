@@ -1,4 +1,7 @@
 // gaze classify: images in, classes and probabilities out.
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -22,6 +25,18 @@ std::string predictions_json(const std::vector<Prediction>& predictions) {
          ", \"class\": " + nlohmann::json(p.label).dump() + ", \"prob\": " + prob + "}";
   }
   return s + "]";
+}
+
+void report_progress(const std::string& input, double milliseconds) {
+  // Resident set size from /proc/self/statm (second field, in pages).
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  const double mib =
+      static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+  std::fprintf(stderr, "gaze: %s: %.1f ms, RSS %.1f MiB\n", input.c_str(), milliseconds, mib);
 }
 
 Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {
@@ -49,6 +64,8 @@ int cmd_classify(const Args& args) {
               "                          aligned corners), keras-inception (x/127.5-1), caffe (BGR "
               "minus\n"
               "                          ImageNet mean), torch (ImageNet mean/std), none")
+      .flag("verbose",
+            "after each input, print its time and the process's resident memory to stderr")
       .flag("json",
             "one JSON object per input and line: {input, model, predictions[{index, class, prob}]}")
       .epilog(
@@ -64,6 +81,7 @@ int cmd_classify(const Args& args) {
 
   int status = 0;
   for (const std::string& path : p.positional()) {
+    const auto started = std::chrono::steady_clock::now();
     try {
       const ModelInput in = load_model_input(path, loaded.model, method);
       const Model::ForwardResult r = loaded.model.forward(in.tensor);
@@ -82,6 +100,11 @@ int cmd_classify(const Args& args) {
       std::fflush(stdout);
       std::fprintf(stderr, "gaze: error: %s\n", e.what());
       status = 1;
+    }
+    if (p.has("verbose")) {
+      report_progress(path, std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - started)
+                                .count());
     }
   }
   return status;

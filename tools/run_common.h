@@ -17,5 +17,7 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
 // The last layer with a spatial output before the model's output: where a map is taken by
 // default (mixed10 for InceptionV3, out_relu for MobileNetV2).
 size_t default_cam_layer(const Model& m);
+// --verbose: "gaze: <input>: <ms> ms, RSS <MiB> MiB" on stderr after each input.
+void report_progress(const std::string& input, double milliseconds);
 
 }  // namespace gaze

@@ -89,13 +89,18 @@ inline bool has_sanitizer_report(const std::string& err) {
 }
 
 // The child's environment: ours, without GAZE_MODEL (every test names its model), with the
-// sanitizers' exit code forced (a later "exitcode=" in the option string wins).
+// sanitizers' exit code forced (a later "exitcode=" in the option string wins), and with one
+// OpenMP thread unless OMP_NUM_THREADS says otherwise: these tests check behaviour, not speed,
+// and with ctest running several of them on a few cores, OpenMP's spinning threads fight over
+// the cores and make every run several times slower.
 inline std::vector<std::string> child_environment() {
   std::vector<std::string> env;
   std::string asan = "ASAN_OPTIONS=", ubsan = "UBSAN_OPTIONS=", lsan = "LSAN_OPTIONS=";
+  bool threads_set = false;
   for (char** e = environ; e && *e; ++e) {
     const std::string var = *e;
     if (var.rfind("GAZE_MODEL=", 0) == 0) continue;
+    if (var.rfind("OMP_NUM_THREADS=", 0) == 0) threads_set = true;
     if (var.rfind(asan, 0) == 0) {
       asan = var + ":";
     } else if (var.rfind(ubsan, 0) == 0) {
@@ -110,6 +115,7 @@ inline std::vector<std::string> child_environment() {
   env.push_back(asan + code);
   env.push_back(ubsan + code + ":print_stacktrace=1");
   env.push_back(lsan + code);
+  if (!threads_set) env.push_back("OMP_NUM_THREADS=1");
   return env;
 }
 

@@ -1,0 +1,83 @@
+// Memory stays flat over many inputs in one process: what users running gaze over a folder of
+// 50,000 photos rely on. The figures come from `--verbose`, which reports the process's resident
+// set size after each input.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "tests/support/fixtures.h"
+
+namespace gaze {
+namespace {
+
+// RSS (MiB) after each input, parsed from the --verbose lines of `gaze <args>`.
+std::vector<double> rss_after_each_input(const std::string& args) {
+  const std::string command = std::string(GAZE_BINARY) + " " + args + " --verbose 2>&1 >/dev/null";
+  std::vector<double> rss;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return rss;
+  char line[4096];
+  const std::regex pattern(R"(RSS ([0-9.]+) MiB)");
+  while (std::fgets(line, sizeof line, pipe)) {
+    std::cmatch m;
+    if (std::regex_search(line, m, pattern)) rss.push_back(std::stod(m[1].str()));
+  }
+  EXPECT_EQ(pclose(pipe), 0) << command;
+  return rss;
+}
+
+// The 8 fixture photos, cycled to 200 inputs (varied sizes, formats, grey and alpha).
+std::string two_hundred_inputs() {
+  const char* photos[] = {"astronaut_299.png",      "camera_grey_224.png", "chelsea.jpg",
+                          "clock_grey.jpg",         "coffee.jpg",          "horse_rgba.png",
+                          "microaneurysms_102.png", "rocket_portrait.jpg"};
+  std::string list;
+  for (int i = 0; i < 200; ++i)
+    list += " " + testing::fixture_path(std::string("images/") + photos[i % 8]);
+  return list;
+}
+
+void expect_flat(const std::vector<double>& rss, const char* what) {
+  ASSERT_EQ(rss.size(), 200u) << what;
+  const double first = rss[0];
+  const double peak = *std::max_element(rss.begin(), rss.end());
+  std::printf(
+      "[ measured ] %s: RSS after input 1: %.1f MiB, highest after any of 200: %.1f MiB "
+      "(+%.1f%%)\n",
+      what, first, peak, 100.0 * (peak / first - 1.0));
+  EXPECT_LE(peak, first * 1.05) << what;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GAZE_SKIP_UNDER_ASAN() \
+  GTEST_SKIP() << "ASan keeps freed memory in quarantine: RSS is not gaze's"
+#else
+#define GAZE_SKIP_UNDER_ASAN() (void)0
+#endif
+
+TEST(FlatMemory, Classify200Inputs) {
+  GAZE_SKIP_UNDER_ASAN();
+  GAZE_REQUIRE_MODEL("nsfwjs_inception_v3.h5");
+  expect_flat(
+      rss_after_each_input("classify --model " + testing::model_path("nsfwjs_inception_v3.h5") +
+                           two_hundred_inputs()),
+      "classify");
+}
+
+TEST(FlatMemory, Cam200Inputs) {
+  GAZE_SKIP_UNDER_ASAN();
+  GAZE_REQUIRE_MODEL("nsfwjs_inception_v3.h5");
+  const std::string dir = ::testing::TempDir() + "/gaze_flat_memory";
+  std::filesystem::create_directories(dir);
+  expect_flat(
+      rss_after_each_input("cam --top 2 --out-dir " + dir + " --model " +
+                           testing::model_path("nsfwjs_inception_v3.h5") + two_hundred_inputs()),
+      "cam");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gaze

@@ -1,0 +1,233 @@
+// gaze bench: speed and memory of the model-running paths, measured, never asserted.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cam/explain.h"
+#include "cam/methods.h"
+#include "layers/keras_layers.h"
+#include "tensor/gemm.h"
+#include "tensor/npy.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_path.h"
+#include "tools/run_common.h"
+
+extern char** environ;
+
+namespace gaze {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Stats {
+  std::vector<double> ms;
+  double at(double q) const {  // quantile of the sorted samples
+    std::vector<double> s = ms;
+    std::sort(s.begin(), s.end());
+    return s[static_cast<size_t>(q * static_cast<double>(s.size() - 1) + 0.5)];
+  }
+  nlohmann::json json() const {
+    return {{"median", at(0.5)}, {"min", at(0.0)}, {"max", at(1.0)},
+            {"p10", at(0.1)},    {"p90", at(0.9)}, {"runs", ms.size()}};
+  }
+};
+
+Stats time_it(const std::function<void()>& fn, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) fn();
+  Stats s;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    fn();
+    s.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return s;
+}
+
+// Multiply-adds of every Conv2D in the model, batch 1.
+int64_t conv_multiply_adds(const Model& m, std::vector<bool>* is_conv) {
+  int64_t macs = 0;
+  is_conv->assign(m.size(), false);
+  for (size_t i = 0; i < m.size(); ++i) {
+    const auto* conv = dynamic_cast<const Conv2D*>(&m.layer(i));
+    if (!conv) continue;
+    (*is_conv)[i] = true;
+    const Shape& out = m.output_shape(i);
+    const Shape& kernel = conv->weights()[0].shape;  // [kh, kw, in, out]
+    macs += out[1] * out[2] * kernel[0] * kernel[1] * kernel[2] * kernel[3];
+  }
+  return macs;
+}
+
+// The machine's GEMM rate: a large square sgemm, best of a few, same thread count.
+double sgemm_gflops() {
+  const int64_t n = 2048;
+  Tensor a = Tensor::full({n, n}, 0.5f), b = Tensor::full({n, n}, 0.25f), c = Tensor::zeros({n, n});
+  double best = 1e30;
+  for (int r = 0; r < 6; ++r) {
+    const auto t0 = Clock::now();
+    gemm(Transpose::kNo, Transpose::kNo, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(),
+         n);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
+}
+
+// Peak RSS (MiB) of a separate `gaze cam` process on one input: what a user's run costs.
+double cam_process_peak_rss_mb(const std::string& model, const std::string& input, int threads) {
+  const std::string out =
+      (std::filesystem::temp_directory_path() / ("gaze-bench-" + std::to_string(getpid()) + ".png"))
+          .string();
+  std::vector<std::string> args = {"/proc/self/exe", "cam", "--model", model, "--out", out, input};
+  std::vector<char*> argv;
+  for (std::string& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error("bench: cannot start 'gaze cam' for the memory figure");
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  std::filesystem::remove(out);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error("bench: 'gaze cam' failed on " + input);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+}  // namespace
+
+int cmd_bench(const Args& args) {
+  cli::Parser p(
+      "bench", "[--model M] [--input X] [--runs N] [--warmup W] [--threads T] [--json]",
+      "Measures, for one [1, H, W, 3] input: the forward pass (no gradients), Grad-CAM at\n"
+      "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
+      "layer (each: forward + backward + map), the peak RSS of a separate one-image\n"
+      "'gaze cam' process, the convolutions' achieved GFLOP/s (2 x multiply-adds / time in\n"
+      "the conv layers), and this machine's sgemm GFLOP/s on a 2048^3 product.\n"
+      "Times are medians with their spread over --runs runs after --warmup runs.\n"
+      "tools/bench.sh runs this next to the PyTorch reference and prints the comparison.");
+  p.option("model", "M",
+           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+      .option("input", "X",
+              "image or .npy input (default tests/fixtures/npy/astronaut_299_inception_v3.npy if "
+              "it fits, else random)")
+      .option("runs", "N", "timed runs per figure (default 20)")
+      .option("warmup", "W", "untimed runs first (default 3)")
+      .option("threads", "T", "threads for GEMMs and gaze's loops (default: all cores)")
+      .flag("json", "print one JSON line instead of the table");
+  if (!p.parse(args)) return 0;
+  const int runs = static_cast<int>(p.get_int("runs", 20));
+  const int warmup = static_cast<int>(p.get_int("warmup", 3));
+  const int threads = static_cast<int>(
+      p.get_int("threads", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))));
+  if (runs < 1 || warmup < 0 || threads < 1)
+    throw Error("bench: --runs and --threads must be positive");
+  set_blas_threads(threads);
+
+  const std::string model_path = p.get("model", default_model_path());
+  const LoadedModel loaded = load_keras_model(model_path);
+  const Model& m = loaded.model;
+  const Shape& in_shape = m.input_shape();
+  std::string input = p.get("input", "tests/fixtures/npy/astronaut_299_inception_v3.npy");
+  Tensor x;
+  if (std::filesystem::exists(input)) {
+    x = load_model_input(input, m, model_preprocessing(p, loaded)).tensor;
+  } else if (p.has("input")) {
+    throw Error(input + ": no such file");
+  } else {
+    x = Tensor::full({1, in_shape[1], in_shape[2], in_shape[3]}, 0.5f);
+    input.clear();
+  }
+  const std::string layer = m.layer(default_cam_layer(m)).name();
+  const int top = rank_predictions(m.forward(x).output.value(), {}, 1)[0].index;
+
+  auto cam = [&](const std::string& at, CamMethod method) {
+    return [&, at, method] {
+      CamSession s(m, x, {at}, true);
+      CamOptions o;
+      o.method = method;
+      relu_map(s.map(at, top, o));
+    };
+  };
+  nlohmann::json out = {{"tool", "gaze"},
+                        {"variant", "gaze"},
+                        {"threads", threads},
+                        {"model", model_path},
+                        {"input_shape", x.shape()}};
+  out["forward_ms"] = time_it([&] { m.forward(x); }, warmup, runs).json();
+  out["gradcam_" + layer + "_ms"] = time_it(cam(layer, CamMethod::kGradCam), warmup, runs).json();
+  if (m.contains("mixed7"))
+    out["gradcam_mixed7_ms"] = time_it(cam("mixed7", CamMethod::kGradCam), warmup, runs).json();
+  out["gradcampp_" + layer + "_ms"] =
+      time_it(cam(layer, CamMethod::kGradCamPlusPlus), warmup, runs).json();
+
+  std::vector<bool> is_conv;
+  const int64_t macs = conv_multiply_adds(m, &is_conv);
+  std::vector<double> conv_seconds;
+  for (int r = 0; r < std::max(3, runs / 4); ++r) {
+    std::vector<double> seconds;
+    ModelForwardOptions options;
+    options.layer_seconds = &seconds;
+    m.forward(x, options);
+    double total = 0.0;
+    for (size_t i = 0; i < seconds.size(); ++i) total += is_conv[i] ? seconds[i] : 0.0;
+    conv_seconds.push_back(total);
+  }
+  std::sort(conv_seconds.begin(), conv_seconds.end());
+  out["conv_multiply_adds"] = macs;
+  out["conv_ms"] = conv_seconds[conv_seconds.size() / 2] * 1e3;
+  out["conv_gflops"] =
+      2.0 * static_cast<double>(macs) / conv_seconds[conv_seconds.size() / 2] / 1e9;
+  out["sgemm_gflops"] = sgemm_gflops();
+  if (!input.empty()) out["peak_rss_mb"] = cam_process_peak_rss_mb(model_path, input, threads);
+
+  if (p.has("json")) {
+    std::cout << out.dump() << std::endl;
+    return 0;
+  }
+  auto row = [&](const char* name, const std::string& key) {
+    if (!out.contains(key)) return;
+    const auto& s = out[key];
+    std::printf("  %-26s median %7.1f ms   (min %.1f, p10 %.1f, p90 %.1f, max %.1f; %d runs)\n",
+                name, s["median"].get<double>(), s["min"].get<double>(), s["p10"].get<double>(),
+                s["p90"].get<double>(), s["max"].get<double>(), s["runs"].get<int>());
+  };
+  std::printf("gaze bench: %s, input %s, %d thread(s)\n", model_path.c_str(),
+              to_string(x.shape()).c_str(), threads);
+  row("forward (no grad)", "forward_ms");
+  row(("Grad-CAM " + layer).c_str(), "gradcam_" + layer + "_ms");
+  row("Grad-CAM mixed7", "gradcam_mixed7_ms");
+  row(("Grad-CAM++ " + layer).c_str(), "gradcampp_" + layer + "_ms");
+  std::printf(
+      "  convolutions: %.2f G multiply-adds in %.1f ms = %.1f GFLOP/s; sgemm 2048^3: %.1f GFLOP/s "
+      "(%.0f%%)\n",
+      static_cast<double>(macs) / 1e9, out["conv_ms"].get<double>(),
+      out["conv_gflops"].get<double>(), out["sgemm_gflops"].get<double>(),
+      100.0 * out["conv_gflops"].get<double>() / out["sgemm_gflops"].get<double>());
+  if (out.contains("peak_rss_mb"))
+    std::printf("  peak RSS of one 'gaze cam' run: %.0f MiB\n", out["peak_rss_mb"].get<double>());
+  return 0;
+}
+
+}  // namespace gaze
