@@ -146,6 +146,13 @@ int cmd_cam(const Args& args) {
       "method, and prints its path with the predictions.");
   p.option("model", "M",
            "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+      .option("labels", "FILE",
+              "class names, one per line in output order, as many as the model has\n"
+              "                          outputs, for --class, --rating and the output; overrides "
+              "the model's own\n"
+              "                          names (default: those, else models/imagenet_classes.txt "
+              "for a 1000-output\n"
+              "                          model, when that file exists)")
       .option("method", "NAME",
               "gradcam (default), gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
               "                          eigencam, guided-backprop, guided-gradcam")
@@ -223,6 +230,7 @@ int cmd_cam(const Args& args) {
   const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
   const Model& model = loaded.model;
   const Preprocessing preprocessing = model_preprocessing(p, loaded);
+  const std::vector<std::string> class_names = class_names_for(p, loaded);
   s.layers = p.all("layer");
   if (s.layers.empty()) s.layers = {model.layer(default_cam_layer(model)).name()};
   // Checked once here, not once per input: a bad --layer or --class is one error.
@@ -234,9 +242,9 @@ int cmd_cam(const Args& args) {
     }
   }
   for (const std::string& c : s.class_specs)
-    class_index(c, loaded.class_names, model.output_shape(model.output_index()).back());
+    class_index(c, class_names, model.output_shape(model.output_index()).back());
   const std::vector<double> rating =
-      p.has("rating") ? parse_rating(p.get("rating"), loaded.class_names) : std::vector<double>{};
+      p.has("rating") ? parse_rating(p.get("rating"), class_names) : std::vector<double>{};
   if (p.has("out-dir")) std::filesystem::create_directories(p.get("out-dir"));
 
   int status = 0;
@@ -251,10 +259,9 @@ int cmd_cam(const Args& args) {
       const Tensor& probs = session.probabilities();
       std::vector<int> classes;
       for (const std::string& c : s.class_specs)
-        classes.push_back(class_index(c, loaded.class_names, probs.size()));
+        classes.push_back(class_index(c, class_names, probs.size()));
       if (classes.empty()) {
-        for (const Prediction& pr :
-             rank_predictions(probs, loaded.class_names, std::max(s.top, 1))) {
+        for (const Prediction& pr : rank_predictions(probs, class_names, std::max(s.top, 1))) {
           classes.push_back(pr.index);
         }
       }
@@ -265,7 +272,7 @@ int cmd_cam(const Args& args) {
       std::vector<std::string> raw_files;
       const bool several_maps = classes.size() * s.layers.size() > 1;
       for (int k : classes) {
-        const std::string label = label_of(k, loaded.class_names);
+        const std::string label = label_of(k, class_names);
         char caption[256];
         std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
                       static_cast<double>(probs.data()[k]), s.method_name.c_str(),
@@ -325,7 +332,7 @@ int cmd_cam(const Args& args) {
       const std::string out = output_path(p, input, s.method_name, p.positional().size());
       save_image(out, compose_panel(tiles, footer));
 
-      const auto predictions = rank_predictions(probs, loaded.class_names, top_predictions);
+      const auto predictions = rank_predictions(probs, class_names, top_predictions);
       if (p.has("json")) {
         nlohmann::json outputs = {{"panel", out}};
         if (!raw_files.empty()) outputs["raw"] = raw_files;

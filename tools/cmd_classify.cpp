@@ -50,7 +50,7 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
 
 int cmd_classify(const Args& args) {
   cli::Parser p(
-      "classify", "[--model M] [--top K] [--json] INPUT...",
+      "classify", "[--model M] [--labels FILE] [--top K] [--json] INPUT...",
       "Classifies each INPUT with the model and prints the most probable classes.\n"
       "INPUT is an image (JPEG, PNG, BMP, GIF, TGA, PSD, PNM; grey becomes RGB, alpha is\n"
       "composited over white) or a .npy float32 array [H, W, 3] that is already\n"
@@ -58,6 +58,12 @@ int cmd_classify(const Args& args) {
       "the others still go through (the exit code is then 1).");
   p.option("model", "M",
            "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+      .option("labels", "FILE",
+              "class names, one per line in output order, as many as the model has\n"
+              "                          outputs; overrides the model's own names (default: those, "
+              "else\n"
+              "                          models/imagenet_classes.txt for a 1000-output model, when "
+              "that file exists)")
       .option("top", "K", "print the K most probable classes (default 5; 0 = all)")
       .option("preprocessing", "NAME",
               "override the model's preprocessing: nsfwjs (x/255, TF.js bilinear resize with\n"
@@ -78,6 +84,7 @@ int cmd_classify(const Args& args) {
   if (top < 0) throw Error("classify: --top must be 0 or more");
   const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
   const Preprocessing method = model_preprocessing(p, loaded);
+  const std::vector<std::string> classes = class_names_for(p, loaded);
 
   int status = 0;
   for (const std::string& path : p.positional()) {
@@ -85,7 +92,7 @@ int cmd_classify(const Args& args) {
     try {
       const ModelInput in = load_model_input(path, loaded.model, method);
       const Model::ForwardResult r = loaded.model.forward(in.tensor);
-      const auto predictions = rank_predictions(r.output.value(), loaded.class_names, top);
+      const auto predictions = rank_predictions(r.output.value(), classes, top);
       if (p.has("json")) {
         std::cout << "{\"input\": " << nlohmann::json(path).dump()
                   << ", \"model\": " << nlohmann::json(loaded.path).dump()

@@ -3,7 +3,11 @@
 #   models/nsfwjs_inception_v3.h5   InceptionV3, 299x299 input
 #   models/nsfwjs_mobilenet_v2.h5   MobileNetV2, 224x224 input
 # Both carry the package's class names and --preprocessing nsfwjs.
-# Idempotent: models already present are skipped; prints nothing when both are there.
+# Also writes the 1000 ImageNet class names, one per line in index order, for models without
+# stored class names (keras.applications' ImageNet weights), from the npm package
+# @tensorflow-models/mobilenet@2.1.1 (Apache-2.0):
+#   models/imagenet_classes.txt
+# Idempotent: files already present are skipped; prints nothing when all three are there.
 # Environment: GAZE_CACHE  download cache (default ~/.cache/gaze)
 #              GAZE_BIN    the gaze program (default build/gaze, built with cmake if missing)
 set -euo pipefail
@@ -18,17 +22,25 @@ readonly models=(
   inception_v3:models/nsfwjs_inception_v3.h5
   mobilenet_v2:models/nsfwjs_mobilenet_v2.h5
 )
+# The ImageNet class names: dist/imagenet_classes.js of this package.
+readonly imagenet_package=@tensorflow-models/mobilenet@2.1.1
+readonly imagenet_tarball_name=tensorflow-models-mobilenet-2.1.1.tgz
+readonly imagenet_tarball_sha256=29b97f8db758d1d699c5654100fd363beaaeda1874e1488b5bceb267d13f90ff
+readonly imagenet_classes=models/imagenet_classes.txt
 
 cache=${GAZE_CACHE:-$HOME/.cache/gaze}
 gaze=${GAZE_BIN:-build/gaze}
-tarball=$cache/$tarball_name
-unpacked=$cache/nsfwjs-4.4.0
 
 say() { echo "fetch_models: $*" >&2; }
 die() {
   echo "fetch_models: error: $*" >&2
   exit 1
 }
+
+# Temporary files, removed however the script ends.
+temporaries=()
+cleanup() { [ ${#temporaries[@]} -eq 0 ] || rm -rf "${temporaries[@]}"; }
+trap cleanup EXIT
 
 ensure_npm() {
   command -v npm >/dev/null && return
@@ -44,35 +56,57 @@ ensure_npm() {
   command -v npm >/dev/null || die "npm is still missing after installing Debian's npm package"
 }
 
-# The package tarball in the cache, downloaded once and checked every time.
+# Node.js, which Debian's npm package depends on: prints the program's name.
+node_program() {
+  local name
+  for name in node nodejs; do
+    command -v "$name" >/dev/null && echo "$name" && return
+  done
+  ensure_npm
+  for name in node nodejs; do
+    command -v "$name" >/dev/null && echo "$name" && return
+  done
+  die "node is missing; install it (apt-get install nodejs) and rerun"
+}
+
+# fetch_tarball PACKAGE FILE SHA256: the package tarball in the cache, downloaded once and
+# checked every time.
 fetch_tarball() {
-  if [ ! -f "$tarball" ]; then
+  local pkg=$1 name=$2 sha256=$3
+  local file=$cache/$name
+  if [ ! -f "$file" ]; then
     ensure_npm
-    say "downloading $package with npm pack"
+    say "downloading $pkg with npm pack"
     mkdir -p "$cache"
     local work
     work=$(mktemp -d "$cache/pack.XXXXXX")
-    if ! (cd "$work" && npm pack --silent "$package" >/dev/null); then
+    if ! (cd "$work" && npm pack --silent "$pkg" >/dev/null); then
       rm -rf "$work"
-      die "npm pack $package failed (is the npm registry reachable?)"
+      die "npm pack $pkg failed (is the npm registry reachable?)"
     fi
-    mv "$work/$tarball_name" "$tarball"
+    if [ ! -f "$work/$name" ]; then
+      rm -rf "$work"
+      die "npm pack $pkg did not write $name"
+    fi
+    mv "$work/$name" "$file"
     rmdir "$work"
   fi
   local actual
-  actual=$(sha256sum "$tarball" | cut -d' ' -f1)
-  [ "$actual" = "$tarball_sha256" ] ||
-    die "checksum mismatch for $tarball: expected sha256 $tarball_sha256, got $actual" \
+  actual=$(sha256sum "$file" | cut -d' ' -f1)
+  [ "$actual" = "$sha256" ] ||
+    die "checksum mismatch for $file: expected sha256 $sha256, got $actual" \
       "(delete the file to download it again)"
 }
 
-# Unpacked beside the tarball; the rename makes a half-unpacked folder impossible.
+# unpack FILE FOLDER: the tarball unpacked beside it; the rename makes a half-unpacked folder
+# impossible.
 unpack() {
-  [ -d "$unpacked" ] && return
-  rm -rf "$unpacked.tmp"
-  mkdir -p "$unpacked.tmp"
-  tar -xzf "$tarball" -C "$unpacked.tmp"
-  mv "$unpacked.tmp" "$unpacked"
+  local file=$1 folder=$2
+  [ -d "$folder" ] && return
+  rm -rf "$folder.tmp"
+  mkdir -p "$folder.tmp"
+  tar -xzf "$file" -C "$folder.tmp"
+  mv "$folder.tmp" "$folder"
 }
 
 # Writes the class names, one per line in index order, as the package's own source lists them:
@@ -99,24 +133,85 @@ ensure_gaze() {
   cmake --build build --target gaze -j "$(nproc)" >/dev/null
 }
 
-missing=()
-for entry in "${models[@]}"; do
-  [ -f "${entry#*:}" ] || missing+=("$entry")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The nsfwjs models: converted from the package's TF.js models by `gaze convert`.
+fetch_nsfwjs_models() {
+  local missing=() entry
+  for entry in "${models[@]}"; do
+    [ -f "${entry#*:}" ] || missing+=("$entry")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
 
-fetch_tarball
-unpack
-classes=$(mktemp "$cache/classes.XXXXXX")
-trap 'rm -f "$classes" "$classes.indexed"' EXIT
-write_class_names "$classes"
-say "classes: $(paste -sd, "$classes")"
-ensure_gaze
-mkdir -p models
-for entry in "${missing[@]}"; do
-  folder=${entry%%:*}
-  output=${entry#*:}
-  say "converting $folder -> $output"
-  "$gaze" convert --classes "@$classes" --preprocessing nsfwjs \
-    "$unpacked/package/dist/models/$folder/model.min.js" "$output"
-done
+  fetch_tarball "$package" "$tarball_name" "$tarball_sha256"
+  unpacked=$cache/nsfwjs-4.4.0
+  unpack "$cache/$tarball_name" "$unpacked"
+  local classes
+  classes=$(mktemp "$cache/classes.XXXXXX")
+  temporaries+=("$classes" "$classes.indexed")
+  write_class_names "$classes"
+  say "classes: $(paste -sd, "$classes")"
+  ensure_gaze
+  mkdir -p models
+  local folder output
+  for entry in "${missing[@]}"; do
+    folder=${entry%%:*}
+    output=${entry#*:}
+    say "converting $folder -> $output"
+    "$gaze" convert --classes "@$classes" --preprocessing nsfwjs \
+      "$unpacked/package/dist/models/$folder/model.min.js" "$output"
+  done
+}
+
+# The ImageNet class names, from the package's CommonJS source, which reads
+#   exports.IMAGENET_CLASSES = { 0: 'tench, Tinca tinca', ..., 2: 'great white shark, ' +
+#       'Carcharodon carcharias', ... };
+# Node evaluates the file in an empty sandbox (no require, no process), so string concatenation
+# and escapes are read exactly as JavaScript reads them; the keys must be exactly 0..999 and
+# every name a non-empty single line.
+fetch_imagenet_classes() {
+  [ -f "$imagenet_classes" ] && return
+  fetch_tarball "$imagenet_package" "$imagenet_tarball_name" "$imagenet_tarball_sha256"
+  local folder=$cache/${imagenet_tarball_name%.tgz}
+  unpack "$cache/$imagenet_tarball_name" "$folder"
+  local source=$folder/package/dist/imagenet_classes.js
+  [ -f "$source" ] || die "$source is missing: cannot read the ImageNet class names"
+  local node
+  node=$(node_program)
+  mkdir -p models
+  local out
+  out=$(mktemp "models/.imagenet_classes.XXXXXX")
+  temporaries+=("$out")
+  # shellcheck disable=SC2016  # JavaScript, not shell
+  "$node" -e '
+    const fs = require("fs"), vm = require("vm");
+    const [source, out] = process.argv.slice(1);
+    const fail = (why) => { console.error(`fetch_models: error: ${source}: ${why}`); process.exit(1); };
+    const sandbox = { exports: {} };
+    sandbox.module = { exports: sandbox.exports };
+    try {
+      vm.runInNewContext(fs.readFileSync(source, "utf8"), sandbox, { timeout: 5000 });
+    } catch (e) {
+      fail(`cannot evaluate it: ${e.message}`);
+    }
+    const classes = sandbox.exports.IMAGENET_CLASSES || sandbox.module.exports.IMAGENET_CLASSES;
+    if (!classes || typeof classes !== "object") fail("it does not define IMAGENET_CLASSES");
+    const keys = Object.keys(classes);
+    if (keys.length !== 1000) fail(`IMAGENET_CLASSES has ${keys.length} entries, not 1000`);
+    const names = [];
+    for (let i = 0; i < 1000; ++i) {
+      const name = classes[String(i)];
+      if (typeof name !== "string" || name.trim() === "" || /[\r\n]/.test(name))
+        fail(`IMAGENET_CLASSES[${i}] is not a one-line name`);
+      names.push(name.trim());
+    }
+    fs.writeFileSync(out, names.join("\n") + "\n");
+  ' "$source" "$out" || exit 1
+  local lines
+  lines=$(wc -l <"$out")
+  [ "$lines" -eq 1000 ] || die "$out has $lines lines, not 1000"
+  chmod 644 "$out"
+  mv "$out" "$imagenet_classes"
+  say "ImageNet classes: $imagenet_classes ($(head -n1 "$imagenet_classes" | cut -d, -f1), ..., $(tail -n1 "$imagenet_classes" | cut -d, -f1))"
+}
+
+fetch_nsfwjs_models
+fetch_imagenet_classes

@@ -5,10 +5,12 @@
 
 namespace gaze {
 
-std::string default_model_path() {
-  if (const char* env = std::getenv("GAZE_MODEL"); env && *env) return env;
+namespace {
+
+// models/<file>: the repository's copy when the binary sits in <repo>/build/, else ./models.
+std::string in_models_folder(const std::string& file) {
   namespace fs = std::filesystem;
-  const fs::path name = fs::path("models") / "nsfwjs_inception_v3.h5";
+  const fs::path name = fs::path("models") / file;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
@@ -17,6 +19,17 @@ std::string default_model_path() {
     if (fs::exists(candidate, ec)) return candidate.string();
   }
   return name.string();
+}
+
+}  // namespace
+
+std::string default_model_path() {
+  if (const char* env = std::getenv("GAZE_MODEL"); env && *env) return env;
+  return in_models_folder("nsfwjs_inception_v3.h5");
+}
+
+std::string default_imagenet_classes_path() {
+  return in_models_folder("imagenet_classes.txt");
 }
 
 }  // namespace gaze

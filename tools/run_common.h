@@ -12,6 +12,16 @@ namespace gaze {
 
 // [{"index": i, "class": name, "prob": p}, ...] with probabilities as printf's %.9g.
 std::string predictions_json(const std::vector<Prediction>& predictions);
+// The class names to print for the model's outputs, in index order:
+//  - --labels FILE if given: one name per line (blank lines at the end ignored, a '\r' before
+//    each '\n' dropped), exactly as many as the model's output units, else Error naming the file
+//    and both counts;
+//  - else the names stored in the model file;
+//  - else, for a 1000-unit output (an ImageNet classifier such as keras.applications'), the names
+//    in models/imagenet_classes.txt (tools/fetch_models.sh), found like the default model, if
+//    that file exists;
+//  - else none (the labels are then class_<i>).
+std::vector<std::string> class_names_for(const cli::Parser& p, const LoadedModel& loaded);
 // --preprocessing if given, else what the model file says; Error when neither says.
 Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded);
 // The last layer with a spatial output before the model's output: where a map is taken by

@@ -1,0 +1,95 @@
+// class_names_for(): which names the model-running commands print for the model's outputs.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tensor/error.h"
+#include "tools/model_path.h"
+#include "tools/run_common.h"
+
+namespace gaze {
+
+namespace {
+
+constexpr int64_t kImageNetClasses = 1000;
+
+// Valid UTF-8 (names end up in JSON output, which must be UTF-8): no stray continuation bytes,
+// no truncated or overlong sequences, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = 0;
+    uint32_t code = 0, min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, code = c & 0x1Fu, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, code = c & 0x0Fu, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, code = c & 0x07u, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;  // truncated at the end
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      code = (code << 6) | (d & 0x3Fu);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// One class name per line; `expected` is the model's number of outputs.
+std::vector<std::string> read_class_names(const std::string& path, int64_t expected,
+                                          const std::string& model) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file (--labels wants a text file)");
+  if (fs::is_directory(path, ec)) throw Error(path + ": is a folder, not a file of class names");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the class names file");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    if (names.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 BOM
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    names.push_back(std::move(line));
+  }
+  if (in.bad()) throw Error(path + ": cannot read the class names file");
+  while (!names.empty() && names.back().empty()) names.pop_back();
+  if (static_cast<int64_t>(names.size()) != expected) {
+    throw Error(path + ": " + std::to_string(names.size()) + " class name" +
+                (names.size() == 1 ? "" : "s") + ", but the model " + model + " has " +
+                std::to_string(expected) + " output" + (expected == 1 ? "" : "s") +
+                " (one name per line)");
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string where = path + ": line " + std::to_string(i + 1);
+    if (names[i].empty()) throw Error(where + " is empty (one class name per line)");
+    if (names[i].find('\0') != std::string::npos) throw Error(where + " holds a NUL byte");
+    if (!valid_utf8(names[i])) throw Error(where + " is not valid UTF-8");
+  }
+  return names;
+}
+
+}  // namespace
+
+std::vector<std::string> class_names_for(const cli::Parser& p, const LoadedModel& loaded) {
+  const Model& model = loaded.model;
+  const int64_t outputs = model.output_shape(model.output_index()).back();
+  if (p.has("labels")) return read_class_names(p.get("labels"), outputs, loaded.path);
+  if (!loaded.class_names.empty() || outputs != kImageNetClasses) return loaded.class_names;
+  const std::string imagenet = default_imagenet_classes_path();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(imagenet, ec)) return {};
+  return read_class_names(imagenet, outputs, loaded.path);
+}
+
+}  // namespace gaze
