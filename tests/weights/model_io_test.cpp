@@ -46,13 +46,15 @@ KerasFile applications_style_file(const Model& m, bool rename) {
   for (size_t i : m.keras_order()) {
     const Layer& layer = m.layer(i);
     std::string name = layer.name();
-    if (rename) {
-      const size_t underscore = name.rfind('_');
-      if (underscore != std::string::npos &&
-          name.find_first_not_of("0123456789", underscore + 1) == std::string::npos) {
-        const int n = std::stoi(name.substr(underscore + 1));
-        name = name.substr(0, underscore) + (n == 1 ? "" : "_" + std::to_string(n - 1));
-      }
+    // Only automatic names are numbered differently; mixed0 ... mixed10, mixed9_0 stay.
+    const size_t underscore = name.rfind('_');
+    const std::string base = underscore == std::string::npos ? "" : name.substr(0, underscore);
+    const bool automatic = base == "conv2d" || base == "batch_normalization" ||
+                           base == "activation" || base == "max_pooling2d" ||
+                           base == "average_pooling2d" || base == "concatenate";
+    if (rename && automatic) {
+      const int n = std::stoi(name.substr(underscore + 1));
+      name = base + (n == 1 ? "" : "_" + std::to_string(n - 1));
     }
     LayerWeights lw{name, {}};
     for (const Weight& w : layer.weights())
