@@ -92,9 +92,11 @@ std::vector<size_t> Model::keras_order() const {
 }
 
 void Model::check_weights_loaded() const {
-  for (const Entry& e : nodes_) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Entry& e = nodes_[i];
+    const bool folded = i < folded_at_.size() && folded_at_[i] >= 0;
     for (const Weight& w : e.layer->weights()) {
-      if (!w.value.defined()) {
+      if (!w.value.defined() && !(folded && w.name == "kernel")) {
         throw Error("layer '" + e.layer->name() + "': weight '" + w.name + "' was not loaded");
       }
     }
@@ -152,6 +154,16 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
       output = conv2d(values[e.inbound[0]], Var(chain.kernel), Var(chain.bias), chain.options);
       produced = chain.layers.back();
       for (size_t k : chain.layers) absorbed[k] = true;
+    } else if (chain_index >= 0) {
+      // Someone wants an output inside this chain: its convolution alone, with the original
+      // kernel rebuilt (the layer's own slot was released by folding); the rest runs as layers.
+      const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
+      Var bias;
+      for (const Weight& w : e.layer->weights()) {
+        if (w.name == "bias") bias = Var(w.value);
+      }
+      output = conv2d(values[e.inbound[0]], Var(unfolded_kernel(chain)), bias,
+                      {chain.options.stride_h, chain.options.stride_w, chain.options.padding});
     } else {
       std::vector<Var> args;
       args.reserve(std::max<size_t>(e.inbound.size(), 1));

@@ -64,7 +64,10 @@ class Model {
   // chain, precomputes the convolution with the normalization folded into its kernel and bias
   // and the ReLU fused into its epilogue. forward() then runs the chain as one op, except when a
   // caller asks for (or wants the gradient of) the convolution's or the normalization's own
-  // output. Call again after changing weights.
+  // output: then the chain runs layer by layer. The folded kernel REPLACES the original, which
+  // is released (half the weight memory); the rare unfolded run rebuilds it as folded / scale,
+  // equal to the original up to float rounding. So after folding, a folded Conv2D's kernel slot
+  // is empty: run the model through forward(). Call again after loading new weights.
   void fold_batch_norms();
 
   using ForwardOptions = ModelForwardOptions;
@@ -81,12 +84,15 @@ class Model {
   struct FoldedChain {
     std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
     Tensor kernel, bias;         // the folded parameters
+    Tensor scale;                // per output channel: kernel = original kernel * scale
     ConvOptions options;         // the conv's strides and padding, and the fused ReLU
   };
   // The layers forward() runs, in order, with the chains it may run folded.
   std::vector<Entry> nodes_;
   std::vector<FoldedChain> folded_;
   std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
+  // The original kernel of a folded chain's convolution, rebuilt from the folded one.
+  static Tensor unfolded_kernel(const FoldedChain& chain);
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
 };

@@ -22,7 +22,20 @@ const Tensor* weight(const Layer& layer, const char* name) {
 
 }  // namespace
 
+Tensor Model::unfolded_kernel(const FoldedChain& chain) {
+  Tensor k = chain.kernel.clone();
+  const int64_t channels = chain.scale.size();
+  for (int64_t i = 0; i < k.size(); ++i) k.data()[i] /= chain.scale.data()[i % channels];
+  return k;
+}
+
 void Model::fold_batch_norms() {
+  // Give back the kernels the previous folding took, unless new weights were loaded since.
+  for (const FoldedChain& chain : folded_) {
+    for (Weight& w : nodes_[chain.layers[0]].layer->weights()) {
+      if (w.name == "kernel" && !w.value.defined()) w.value = unfolded_kernel(chain);
+    }
+  }
   folded_.clear();
   folded_at_.assign(nodes_.size(), -1);
   // Who reads each layer's output: a chain may only absorb a layer nobody else reads.
@@ -53,10 +66,12 @@ void Model::fold_batch_norms() {
     const int64_t channels = kernel->dim(3);
     chain.kernel = kernel->clone();
     chain.bias = Tensor({channels});
+    chain.scale = Tensor({channels});
     for (int64_t o = 0; o < channels; ++o) {
       const double s =
           (gamma ? gamma->data()[o] : 1.0) / std::sqrt(static_cast<double>(variance->data()[o]) +
                                                        static_cast<double>(bn->config().epsilon));
+      chain.scale.data()[o] = static_cast<float>(s);
       for (int64_t i = o; i < chain.kernel.size(); i += channels) {
         chain.kernel.data()[i] = static_cast<float>(chain.kernel.data()[i] * s);
       }
@@ -80,6 +95,9 @@ void Model::fold_batch_norms() {
     }
     folded_at_[c] = static_cast<int>(folded_.size());
     folded_.push_back(std::move(chain));
+    for (Weight& w : nodes_[c].layer->weights()) {
+      if (w.name == "kernel") w.value = Tensor();  // the folded copy replaces it
+    }
   }
 }
 

@@ -57,9 +57,7 @@ std::vector<std::string> parse_class_names(const std::string& json_text, const s
   }
 }
 
-}  // namespace
-
-void load_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
+void assign_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
   std::map<std::string, const LayerWeights*> by_name;
   for (const LayerWeights& l : file.layers) by_name[l.layer] = &l;
   for (size_t i = 0; i < model.size(); ++i) {
@@ -70,6 +68,12 @@ void load_weights_by_name(Model& model, const KerasFile& file, const std::string
       throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
     assign_layer_weights(layer, *it->second, path);
   }
+}
+
+}  // namespace
+
+void load_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
+  assign_weights_by_name(model, file, path);
   model.fold_batch_norms();
 }
 
@@ -91,24 +95,29 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
 }
 
 LoadedModel load_keras_model(const std::string& path) {
-  KerasFile file = read_keras_h5(path);
-  if (file.model_config.empty()) {
-    throw Error(path + ": a weights-only file (no model_config); it needs a model to load into");
-  }
   LoadedModel loaded;
   loaded.path = path;
-  try {
-    loaded.model = model_from_keras_config(file.model_config);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
+  {
+    KerasFile file = read_keras_h5(path);
+    if (file.model_config.empty()) {
+      throw Error(path + ": a weights-only file (no model_config); it needs a model to load into");
+    }
+    try {
+      loaded.model = model_from_keras_config(file.model_config);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    assign_weights_by_name(loaded.model, file, path);
+    if (auto it = file.attributes.find("gaze_class_names"); it != file.attributes.end()) {
+      loaded.class_names = parse_class_names(it->second, path);
+    }
+    if (auto it = file.attributes.find("gaze_preprocessing"); it != file.attributes.end()) {
+      loaded.preprocessing = it->second;
+    }
   }
-  load_weights_by_name(loaded.model, file, path);
-  if (auto it = file.attributes.find("gaze_class_names"); it != file.attributes.end()) {
-    loaded.class_names = parse_class_names(it->second, path);
-  }
-  if (auto it = file.attributes.find("gaze_preprocessing"); it != file.attributes.end()) {
-    loaded.preprocessing = it->second;
-  }
+  // Fold once the file's copy of the weights is gone: folding replaces each conv kernel by its
+  // folded copy, so peak memory stays at one set of weights.
+  loaded.model.fold_batch_norms();
   return loaded;
 }
 
