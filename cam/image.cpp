@@ -1,8 +1,9 @@
 #include "cam/image.h"
 
+#include "tensor/atomic_write.h"
+
 #include <stb_image.h>
 #include <stb_image_write.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -98,21 +99,13 @@ void save_image(const std::string& path, const Image& image, int jpeg_quality) {
           static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 3) {
     throw Error(path + ": refusing to write an empty or inconsistent image");
   }
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + ext;
-  const int ok = png ? stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(),
-                                      image.width * 3)
-                     : stbi_write_jpg(tmp.c_str(), image.width, image.height, 3, image.rgb.data(),
-                                      jpeg_quality);
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write image (is the directory there and writable?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot rename into place (" + ec.message() + ")");
-  }
+  write_atomically(path, [&](const std::string& temporary) {
+    const int ok = png ? stbi_write_png(temporary.c_str(), image.width, image.height, 3,
+                                        image.rgb.data(), image.width * 3)
+                       : stbi_write_jpg(temporary.c_str(), image.width, image.height, 3,
+                                        image.rgb.data(), jpeg_quality);
+    if (!ok) throw Error(path + ": cannot write image (is the directory there and writable?)");
+  });
 }
 
 }  // namespace gaze

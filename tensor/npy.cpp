@@ -1,10 +1,10 @@
 #include "tensor/npy.h"
 
-#include <unistd.h>
+#include "tensor/atomic_write.h"
+
 
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 namespace gaze {
@@ -96,9 +96,8 @@ void write_npy(const std::string& path, const Tensor& t) {
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
+  write_atomically(path, [&](const std::string& temporary) {
+    std::ofstream out(temporary, std::ios::binary);
     if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
     const uint16_t len = static_cast<uint16_t>(header.size());
     out.write(kMagic, 6);
@@ -106,17 +105,8 @@ void write_npy(const std::string& path, const Tensor& t) {
     out.put(static_cast<char>(len & 0xff)).put(static_cast<char>(len >> 8));
     out << header;
     out.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(t.size() * 4));
-    if (!out.flush()) {
-      std::remove(tmp.c_str());
-      throw Error(path + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot rename into place (" + ec.message() + ")");
-  }
+    if (!out.flush()) throw Error(path + ": write failed");
+  });
 }
 
 }  // namespace gaze

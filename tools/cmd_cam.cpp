@@ -247,120 +247,106 @@ int cmd_cam(const Args& args) {
       p.has("rating") ? parse_rating(p.get("rating"), class_names) : std::vector<double>{};
   if (p.has("out-dir")) std::filesystem::create_directories(p.get("out-dir"));
 
-  int status = 0;
-  for (const std::string& input : p.positional()) {
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      const ModelInput in = load_model_input(input, model, preprocessing);
-      const bool gradients = s.options.method != CamMethod::kCam &&
-                             s.options.method != CamMethod::kScoreCam &&
-                             s.options.method != CamMethod::kEigenCam && !s.guided_only;
-      CamSession session(model, in.tensor, s.layers, gradients);
-      const Tensor& probs = session.probabilities();
-      std::vector<int> classes;
-      for (const std::string& c : s.class_specs)
-        classes.push_back(class_index(c, class_names, probs.size()));
-      if (classes.empty()) {
-        for (const Prediction& pr : rank_predictions(probs, class_names, std::max(s.top, 1))) {
-          classes.push_back(pr.index);
-        }
+  return for_each_input(p, [&](const std::string& input) {
+    const ModelInput in = load_model_input(input, model, preprocessing);
+    const bool gradients = s.options.method != CamMethod::kCam &&
+                           s.options.method != CamMethod::kScoreCam &&
+                           s.options.method != CamMethod::kEigenCam && !s.guided_only;
+    CamSession session(model, in.tensor, s.layers, gradients);
+    const Tensor& probs = session.probabilities();
+    std::vector<int> classes;
+    for (const std::string& c : s.class_specs)
+      classes.push_back(class_index(c, class_names, probs.size()));
+    if (classes.empty()) {
+      for (const Prediction& pr : rank_predictions(probs, class_names, std::max(s.top, 1))) {
+        classes.push_back(pr.index);
       }
+    }
 
-      std::vector<PanelTile> tiles = {
-          {in.original, std::filesystem::path(input).filename().string()}};
-      nlohmann::json maps = nlohmann::json::array();
-      std::vector<std::string> raw_files;
-      const bool several_maps = classes.size() * s.layers.size() > 1;
-      for (int k : classes) {
-        const std::string label = label_of(k, class_names);
-        char caption[256];
-        std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
-                      static_cast<double>(probs.data()[k]), s.method_name.c_str(),
-                      s.options.counterfactual ? " (counterfactual)" : "",
-                      s.guided_only          ? ""
-                      : s.layers.size() == 1 ? s.layers[0].c_str()
-                                             : "layers averaged");
-        Tensor averaged;  // mean of the layers' normalized maps at the original image's size
-        if (!s.guided_only) {
-          for (const std::string& layer : s.layers) {
-            Tensor map = session.map(layer, k, s.options);
-            if (!s.signed_map) map = relu_map(map);
-            if (p.has("raw")) {
-              raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
-              write_npy(raw_files.back(), map);
-            }
-            if (p.has("json")) {
-              maps.push_back({{"method", s.method_name},
-                              {"layer", layer},
-                              {"class", label},
-                              {"index", k},
-                              {"prob", probs.data()[k]},
-                              {"map", map_json(map)}});
-            }
-            Tensor unit = upsample_bilinear(normalize_map(map, s.norm), in.original.height,
-                                            in.original.width);
-            if (!averaged.defined()) {
-              averaged = unit;
-            } else {
-              for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
-            }
+    std::vector<PanelTile> tiles = {
+        {in.original, std::filesystem::path(input).filename().string()}};
+    nlohmann::json maps = nlohmann::json::array();
+    std::vector<std::string> raw_files;
+    const bool several_maps = classes.size() * s.layers.size() > 1;
+    for (int k : classes) {
+      const std::string label = label_of(k, class_names);
+      char caption[256];
+      std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
+                    static_cast<double>(probs.data()[k]), s.method_name.c_str(),
+                    s.options.counterfactual ? " (counterfactual)" : "",
+                    s.guided_only          ? ""
+                    : s.layers.size() == 1 ? s.layers[0].c_str()
+                                           : "layers averaged");
+      Tensor averaged;  // mean of the layers' normalized maps at the original image's size
+      if (!s.guided_only) {
+        for (const std::string& layer : s.layers) {
+          Tensor map = session.map(layer, k, s.options);
+          if (!s.signed_map) map = relu_map(map);
+          if (p.has("raw")) {
+            raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
+            write_npy(raw_files.back(), map);
           }
-          for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
-        }
-        if (s.guided) {
-          Tensor g = session.guided_gradients(k, s.options.score);
-          if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
-            const Tensor at_input = upsample_bilinear(
-                normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
-            for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
-              for (int64_t c = 0; c < g.dim(3); ++c)
-                g.data()[px * g.dim(3) + c] *= at_input.data()[px];
+          if (p.has("json")) {
+            maps.push_back({{"method", s.method_name},
+                            {"layer", layer},
+                            {"class", label},
+                            {"index", k},
+                            {"prob", probs.data()[k]},
+                            {"map", map_json(map)}});
           }
-          tiles.push_back({gradient_image(g, in.original.width, in.original.height), caption});
-        } else {
-          tiles.push_back({blend(in.original, colorize(averaged, s.colormap), s.alpha), caption});
+          Tensor unit =
+              upsample_bilinear(normalize_map(map, s.norm), in.original.height, in.original.width);
+          if (!averaged.defined()) {
+            averaged = unit;
+          } else {
+            for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
+          }
         }
+        for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
       }
-      std::string footer;
-      double rated = 0.0;
-      if (!rating.empty()) {
-        for (size_t i = 0; i < rating.size(); ++i) rated += rating[i] * probs.data()[i];
-        char text[64];
-        std::snprintf(text, sizeof text, "rating %.1f/10", rated);
-        footer = text;
-      }
-      const std::string out = output_path(p, input, s.method_name, p.positional().size());
-      save_image(out, compose_panel(tiles, footer));
-
-      const auto predictions = rank_predictions(probs, class_names, top_predictions);
-      if (p.has("json")) {
-        nlohmann::json outputs = {{"panel", out}};
-        if (!raw_files.empty()) outputs["raw"] = raw_files;
-        std::string line = "{\"input\": " + nlohmann::json(input).dump() +
-                           ", \"model\": " + nlohmann::json(loaded.path).dump() +
-                           ", \"predictions\": " + predictions_json(predictions);
-        if (!rating.empty()) line += ", \"rating\": " + nlohmann::json(rated).dump();
-        line += ", \"maps\": " + maps.dump() + ", \"outputs\": " + outputs.dump() + "}";
-        std::cout << line << std::endl;
+      if (s.guided) {
+        Tensor g = session.guided_gradients(k, s.options.score);
+        if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
+          const Tensor at_input = upsample_bilinear(
+              normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
+          for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
+            for (int64_t c = 0; c < g.dim(3); ++c)
+              g.data()[px * g.dim(3) + c] *= at_input.data()[px];
+        }
+        tiles.push_back({gradient_image(g, in.original.width, in.original.height), caption});
       } else {
-        std::cout << input << " -> " << out << "\n";
-        for (const Prediction& pr : predictions)
-          std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
-        if (!rating.empty()) std::printf("  rating %.2f/10\n", rated);
-        std::fflush(stdout);
+        tiles.push_back({blend(in.original, colorize(averaged, s.colormap), s.alpha), caption});
       }
-    } catch (const Error& e) {
+    }
+    std::string footer;
+    double rated = 0.0;
+    if (!rating.empty()) {
+      for (size_t i = 0; i < rating.size(); ++i) rated += rating[i] * probs.data()[i];
+      char text[64];
+      std::snprintf(text, sizeof text, "rating %.1f/10", rated);
+      footer = text;
+    }
+    const std::string out = output_path(p, input, s.method_name, p.positional().size());
+    save_image(out, compose_panel(tiles, footer));
+
+    const auto predictions = rank_predictions(probs, class_names, top_predictions);
+    if (p.has("json")) {
+      nlohmann::json outputs = {{"panel", out}};
+      if (!raw_files.empty()) outputs["raw"] = raw_files;
+      std::string line = "{\"input\": " + nlohmann::json(input).dump() +
+                         ", \"model\": " + nlohmann::json(loaded.path).dump() +
+                         ", \"predictions\": " + predictions_json(predictions);
+      if (!rating.empty()) line += ", \"rating\": " + nlohmann::json(rated).dump();
+      line += ", \"maps\": " + maps.dump() + ", \"outputs\": " + outputs.dump() + "}";
+      std::cout << line << std::endl;
+    } else {
+      std::cout << input << " -> " << out << "\n";
+      for (const Prediction& pr : predictions)
+        std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
+      if (!rating.empty()) std::printf("  rating %.2f/10\n", rated);
       std::fflush(stdout);
-      std::fprintf(stderr, "gaze: error: %s\n", e.what());
-      status = 1;
     }
-    if (p.has("verbose")) {
-      report_progress(input, std::chrono::duration<double, std::milli>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count());
-    }
-  }
-  return status;
+  });
 }
 
 }  // namespace gaze

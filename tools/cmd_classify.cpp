@@ -27,8 +27,9 @@ std::string predictions_json(const std::vector<Prediction>& predictions) {
   return s + "]";
 }
 
+namespace {
+// "gaze: <input>: <ms> ms, RSS <MiB> MiB", the resident set size read from /proc/self/statm.
 void report_progress(const std::string& input, double milliseconds) {
-  // Resident set size from /proc/self/statm (second field, in pages).
   long pages = 0, resident = 0;
   if (FILE* f = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
@@ -37,6 +38,27 @@ void report_progress(const std::string& input, double milliseconds) {
   const double mib =
       static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
   std::fprintf(stderr, "gaze: %s: %.1f ms, RSS %.1f MiB\n", input.c_str(), milliseconds, mib);
+}
+}  // namespace
+
+int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run) {
+  int status = 0;
+  for (const std::string& input : p.positional()) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      run(input);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "gaze: error: %s\n", e.what());
+      status = 1;
+    }
+    if (p.has("verbose")) {
+      report_progress(input, std::chrono::duration<double, std::milli>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count());
+    }
+  }
+  return status;
 }
 
 Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {
@@ -86,35 +108,21 @@ int cmd_classify(const Args& args) {
   const Preprocessing method = model_preprocessing(p, loaded);
   const std::vector<std::string> classes = class_names_for(p, loaded);
 
-  int status = 0;
-  for (const std::string& path : p.positional()) {
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      const ModelInput in = load_model_input(path, loaded.model, method);
-      const Model::ForwardResult r = loaded.model.forward(in.tensor);
-      const auto predictions = rank_predictions(r.output.value(), classes, top);
-      if (p.has("json")) {
-        std::cout << "{\"input\": " << nlohmann::json(path).dump()
-                  << ", \"model\": " << nlohmann::json(loaded.path).dump()
-                  << ", \"predictions\": " << predictions_json(predictions) << "}" << std::endl;
-      } else {
-        std::cout << path << "\n";
-        for (const Prediction& pr : predictions)
-          std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
-        std::fflush(stdout);
-      }
-    } catch (const Error& e) {
+  return for_each_input(p, [&](const std::string& path) {
+    const ModelInput in = load_model_input(path, loaded.model, method);
+    const Model::ForwardResult r = loaded.model.forward(in.tensor);
+    const auto predictions = rank_predictions(r.output.value(), classes, top);
+    if (p.has("json")) {
+      std::cout << "{\"input\": " << nlohmann::json(path).dump()
+                << ", \"model\": " << nlohmann::json(loaded.path).dump()
+                << ", \"predictions\": " << predictions_json(predictions) << "}" << std::endl;
+    } else {
+      std::cout << path << "\n";
+      for (const Prediction& pr : predictions)
+        std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
       std::fflush(stdout);
-      std::fprintf(stderr, "gaze: error: %s\n", e.what());
-      status = 1;
     }
-    if (p.has("verbose")) {
-      report_progress(path, std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - started)
-                                .count());
-    }
-  }
-  return status;
+  });
 }
 
 }  // namespace gaze

@@ -1,6 +1,7 @@
 // Pieces the model-running commands (classify, cam, layers, inspect) share.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
 // The last layer with a spatial output before the model's output: where a map is taken by
 // default (mixed10 for InceptionV3, out_relu for MobileNetV2).
 size_t default_cam_layer(const Model& m);
-// --verbose: "gaze: <input>: <ms> ms, RSS <MiB> MiB" on stderr after each input.
-void report_progress(const std::string& input, double milliseconds);
+// Runs `run` on every positional INPUT in order. An input whose run throws gaze::Error prints
+// "gaze: error: ..." and the others still go through; with --verbose, each input's time and the
+// process's resident memory follow it on stderr. Returns the exit code: 1 if any input failed.
+int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run);
 
 }  // namespace gaze

@@ -1,10 +1,10 @@
 #include "weights/keras_h5.h"
 
-#include <unistd.h>
+#include "tensor/atomic_write.h"
+
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <iterator>
 #include <system_error>
 
@@ -215,19 +215,11 @@ KerasFile read_keras_h5(const std::string& path) {
 }
 
 void write_keras_h5(const std::string& path, const KerasFile& file) {
-  const std::string temporary_path = path + ".tmp-" + std::to_string(::getpid());
-  try {
-    File out = File::create(temporary_path, path);
+  write_atomically(path, [&](const std::string& temporary) {
+    File out = File::create(temporary, path);
     write_contents(out.root(), file, path);
     out.close();
-    std::error_code error;
-    std::filesystem::rename(temporary_path, path, error);
-    if (error) throw Error(path + ": cannot move the written file into place: " + error.message());
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary_path, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace gaze
