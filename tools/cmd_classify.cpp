@@ -1,7 +1,5 @@
 // gaze classify: images in, classes and probabilities out.
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -14,61 +12,6 @@
 #include "weights/model_io.h"
 
 namespace gaze {
-
-std::string predictions_json(const std::vector<Prediction>& predictions) {
-  std::string s = "[";
-  for (const Prediction& p : predictions) {
-    char prob[32];
-    std::snprintf(prob, sizeof prob, "%.9g", static_cast<double>(p.probability));
-    if (s.size() > 1) s += ", ";
-    s += "{\"index\": " + std::to_string(p.index) +
-         ", \"class\": " + nlohmann::json(p.label).dump() + ", \"prob\": " + prob + "}";
-  }
-  return s + "]";
-}
-
-namespace {
-// "gaze: <input>: <ms> ms, RSS <MiB> MiB", the resident set size read from /proc/self/statm.
-void report_progress(const std::string& input, double milliseconds) {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  const double mib =
-      static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
-  std::fprintf(stderr, "gaze: %s: %.1f ms, RSS %.1f MiB\n", input.c_str(), milliseconds, mib);
-}
-}  // namespace
-
-int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run) {
-  int status = 0;
-  for (const std::string& input : p.positional()) {
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      run(input);
-    } catch (const Error& e) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "gaze: error: %s\n", e.what());
-      status = 1;
-    }
-    if (p.has("verbose")) {
-      report_progress(input, std::chrono::duration<double, std::milli>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count());
-    }
-  }
-  return status;
-}
-
-Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {
-  if (p.has("preprocessing")) return parse_preprocessing(p.get("preprocessing"));
-  if (loaded.preprocessing.empty()) {
-    throw Error(loaded.path +
-                ": the model does not say how to preprocess images; pass --preprocessing");
-  }
-  return parse_preprocessing(loaded.preprocessing);
-}
 
 int cmd_classify(const Args& args) {
   cli::Parser p(

@@ -36,24 +36,6 @@ std::vector<std::string> inbound_names(const Model& m, size_t i) {
   return names;
 }
 
-// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
-bool is_spatial(const Model& m, size_t i) {
-  const Shape& s = m.output_shape(i);
-  return s.size() == 4 && (s[1] > 1 || s[2] > 1) && i != 0;
-}
-
-}  // namespace
-
-size_t default_cam_layer(const Model& m) {
-  size_t best = 0;
-  for (size_t i = 0; i <= m.output_index(); ++i) {
-    if (is_spatial(m, i)) best = i;
-  }
-  return best;
-}
-
-namespace {
-
 nlohmann::json layer_json(const Model& m, size_t i) {
   nlohmann::json l = {{"name", m.layer(i).name()},
                       {"class_name", m.layer(i).class_name()},
@@ -98,7 +80,7 @@ int cmd_inspect(const Args& args) {
                           {"default_cam_layer", m.layer(default_cam_layer(m)).name()}};
     out["layers"] = nlohmann::json::array();
     for (size_t i = 0; i < m.size(); ++i) {
-      if (!spatial_only || is_spatial(m, i)) out["layers"].push_back(layer_json(m, i));
+      if (!spatial_only || is_spatial_layer(m, i)) out["layers"].push_back(layer_json(m, i));
     }
     std::cout << out.dump() << "\n";
     return 0;
@@ -108,7 +90,7 @@ int cmd_inspect(const Args& args) {
               "Connected to");
   std::printf("%s\n", std::string(110, '=').c_str());
   for (size_t i = 0; i < m.size(); ++i) {
-    if (spatial_only && !is_spatial(m, i)) continue;
+    if (spatial_only && !is_spatial_layer(m, i)) continue;
     std::string inbound;
     for (const std::string& n : inbound_names(m, i)) inbound += (inbound.empty() ? "" : ", ") + n;
     std::printf("%-28s %-24s %-22s %12s  %s\n", m.layer(i).name().c_str(), m.layer(i).class_name(),
@@ -144,7 +126,7 @@ int cmd_layers(const Args& args) {
   const Model& m = loaded.model;
   const size_t def = default_cam_layer(m);
   for (size_t i = 0; i < m.size(); ++i) {
-    if (!p.has("all") && !is_spatial(m, i)) continue;
+    if (!p.has("all") && !is_spatial_layer(m, i)) continue;
     std::printf("%c %-28s %-20s %s\n", i == def ? '*' : ' ', m.layer(i).name().c_str(),
                 m.layer(i).class_name(), shape_text(m.output_shape(i)).c_str());
   }

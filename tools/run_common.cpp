@@ -1,13 +1,19 @@
-// class_names_for(): which names the model-running commands print for the model's outputs.
+// What the model-running commands share (tools/run_common.h).
+#include "tools/run_common.h"
+
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "tensor/error.h"
 #include "tools/model_path.h"
-#include "tools/run_common.h"
 
 namespace gaze {
 
@@ -90,6 +96,75 @@ std::vector<std::string> class_names_for(const cli::Parser& p, const LoadedModel
   std::error_code ec;
   if (!std::filesystem::is_regular_file(imagenet, ec)) return {};
   return read_class_names(imagenet, outputs, loaded.path);
+}
+
+std::string predictions_json(const std::vector<Prediction>& predictions) {
+  std::string s = "[";
+  for (const Prediction& p : predictions) {
+    char prob[32];
+    std::snprintf(prob, sizeof prob, "%.9g", static_cast<double>(p.probability));
+    if (s.size() > 1) s += ", ";
+    s += "{\"index\": " + std::to_string(p.index) +
+         ", \"class\": " + nlohmann::json(p.label).dump() + ", \"prob\": " + prob + "}";
+  }
+  return s + "]";
+}
+
+namespace {
+// "gaze: <input>: <ms> ms, RSS <MiB> MiB", the resident set size read from /proc/self/statm.
+void report_progress(const std::string& input, double milliseconds) {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  const double mib =
+      static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+  std::fprintf(stderr, "gaze: %s: %.1f ms, RSS %.1f MiB\n", input.c_str(), milliseconds, mib);
+}
+}  // namespace
+
+int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run) {
+  int status = 0;
+  for (const std::string& input : p.positional()) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      run(input);
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "gaze: error: %s\n", e.what());
+      status = 1;
+    }
+    if (p.has("verbose")) {
+      report_progress(input, std::chrono::duration<double, std::milli>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count());
+    }
+  }
+  return status;
+}
+
+Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {
+  if (p.has("preprocessing")) return parse_preprocessing(p.get("preprocessing"));
+  if (loaded.preprocessing.empty()) {
+    throw Error(loaded.path +
+                ": the model does not say how to preprocess images; pass --preprocessing");
+  }
+  return parse_preprocessing(loaded.preprocessing);
+}
+
+// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
+bool is_spatial_layer(const Model& m, size_t i) {
+  const Shape& s = m.output_shape(i);
+  return s.size() == 4 && (s[1] > 1 || s[2] > 1) && i != 0;
+}
+
+size_t default_cam_layer(const Model& m) {
+  size_t best = 0;
+  for (size_t i = 0; i <= m.output_index(); ++i) {
+    if (is_spatial_layer(m, i)) best = i;
+  }
+  return best;
 }
 
 }  // namespace gaze

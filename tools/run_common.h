@@ -28,6 +28,8 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
 // The last layer with a spatial output before the model's output: where a map is taken by
 // default (mixed10 for InceptionV3, out_relu for MobileNetV2).
 size_t default_cam_layer(const Model& m);
+// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
+bool is_spatial_layer(const Model& m, size_t i);
 // Runs `run` on every positional INPUT in order. An input whose run throws gaze::Error prints
 // "gaze: error: ..." and the others still go through; with --verbose, each input's time and the
 // process's resident memory follow it on stderr. Returns the exit code: 1 if any input failed.
