@@ -59,9 +59,23 @@ void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
   }
 }
 
-// min(max(v, 0), max) over the rows just written: the fused ReLU epilogue.
-void relu_rows(float* v, int64_t count, float max) {
-  for (int64_t i = 0; i < count; ++i) v[i] = std::min(std::max(v[i], 0.0f), max);
+// The epilogue, one parallel pass over the GEMM's output rows [rows, cout] while they are
+// fresh: + bias, then min(max(v, 0), max) when a ReLU is fused.
+void epilogue(float* out, int64_t rows, int64_t cout, const Tensor& bias,
+              const ConvOptions& options) {
+  if (!bias.defined() && !options.relu) return;
+  const float* b = bias.defined() ? bias.data() : nullptr;
+  const float max = options.relu ? options.relu_max : 0.0f;
+#pragma omp parallel for
+  for (int64_t r = 0; r < rows; ++r) {
+    float* v = out + r * cout;
+    if (b) {
+      for (int64_t j = 0; j < cout; ++j) v[j] += b[j];
+    }
+    if (options.relu) {
+      for (int64_t j = 0; j < cout; ++j) v[j] = std::min(std::max(v[j], 0.0f), max);
+    }
+  }
 }
 
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
@@ -69,25 +83,20 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   const int64_t cout = kernel.dim(3);
   const int64_t k = g.kh * g.kw * g.c;
   Tensor out({g.n, g.oh, g.ow, cout});
-  const float beta = bias.defined() ? 1.0f : 0.0f;
-  if (bias.defined()) {
-    float* o = out.data();
-    for (int64_t p = 0; p < g.n * g.oh * g.ow; ++p)
-      std::memcpy(o + p * cout, bias.data(), sizeof(float) * static_cast<size_t>(cout));
-  }
   if (is_pointwise(g)) {
     gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
-         kernel.data(), cout, beta, out.data(), cout);
-    if (options.relu) relu_rows(out.data(), out.size(), options.relu_max);
+         kernel.data(), cout, 0.0f, out.data(), cout);
+    epilogue(out.data(), g.n * g.h * g.w, cout, bias, options);
     return out;
   }
   const int64_t pixels = g.oh * g.ow;
   Tensor cols({pixels, k});
   for (int64_t n = 0; n < g.n; ++n) {
     im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
+    float* o = out.data() + n * pixels * cout;
     gemm(Transpose::kNo, Transpose::kNo, pixels, cout, k, 1.0f, cols.data(), k, kernel.data(), cout,
-         beta, out.data() + n * pixels * cout, cout);
-    if (options.relu) relu_rows(out.data() + n * pixels * cout, pixels * cout, options.relu_max);
+         0.0f, o, cout);
+    epilogue(o, pixels, cout, bias, options);
   }
   return out;
 }
