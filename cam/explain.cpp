@@ -22,11 +22,11 @@ constexpr MethodName kMethodNames[] = {
     {CamMethod::kScoreCam, "scorecam"}, {CamMethod::kEigenCam, "eigencam"},
 };
 
-bool needs_gradients(CamMethod m) {
+}  // namespace
+
+bool method_needs_gradients(CamMethod m) {
   return m != CamMethod::kCam && m != CamMethod::kScoreCam && m != CamMethod::kEigenCam;
 }
-
-}  // namespace
 
 CamMethod parse_cam_method(const std::string& name) {
   for (const MethodName& m : kMethodNames) {
@@ -114,7 +114,7 @@ Tensor CamSession::guided_gradients(int class_index, ScoreKind score) const {
 
 Tensor CamSession::map(const std::string& layer, int class_index, const CamOptions& options) {
   const Tensor& a = activations(layer);
-  if (!needs_gradients(options.method)) {
+  if (!method_needs_gradients(options.method)) {
     if (options.method == CamMethod::kEigenCam) return eigen_cam(a);
     if (options.method == CamMethod::kCam) {
       return class_activation_map(a, dense_kernel_for_cam(layer), class_index);

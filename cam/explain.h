@@ -22,6 +22,8 @@ enum class CamMethod {
   kEigenCam,
 };
 CamMethod parse_cam_method(const std::string& name);  // gradcam, gradcam++, cam, hirescam, ...
+// Whether the method reads gradients (CAM, Score-CAM and Eigen-CAM do not).
+bool method_needs_gradients(CamMethod m);
 const char* cam_method_name(CamMethod m);
 std::vector<std::string> cam_method_names();
 

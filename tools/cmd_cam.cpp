@@ -135,6 +135,59 @@ std::string raw_path(const std::string& raw, const std::string& label, const std
       .string();
 }
 
+// The panel tile of class k: the maps at every --layer (also saved by --raw and collected for
+// --json), normalized, upsampled to the photo, averaged and blended over it; or, for the guided
+// methods, the guided gradient as a picture.
+PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& session,
+                     const ModelInput& in, int k, const std::string& label, bool several_maps,
+                     nlohmann::json& maps, std::vector<std::string>& raw_files) {
+  char caption[256];
+  std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
+                static_cast<double>(session.probabilities().data()[k]), s.method_name.c_str(),
+                s.options.counterfactual ? " (counterfactual)" : "",
+                s.guided_only          ? ""
+                : s.layers.size() == 1 ? s.layers[0].c_str()
+                                       : "layers averaged");
+  Tensor averaged;  // mean of the layers' normalized maps at the original image's size
+  if (!s.guided_only) {
+    for (const std::string& layer : s.layers) {
+      Tensor map = session.map(layer, k, s.options);
+      if (!s.signed_map) map = relu_map(map);
+      if (p.has("raw")) {
+        raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
+        write_npy(raw_files.back(), map);
+      }
+      if (p.has("json")) {
+        maps.push_back({{"method", s.method_name},
+                        {"layer", layer},
+                        {"class", label},
+                        {"index", k},
+                        {"prob", session.probabilities().data()[k]},
+                        {"map", map_json(map)}});
+      }
+      Tensor unit =
+          upsample_bilinear(normalize_map(map, s.norm), in.original.height, in.original.width);
+      if (!averaged.defined()) {
+        averaged = unit;
+      } else {
+        for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
+      }
+    }
+    for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
+  }
+  if (s.guided) {
+    Tensor g = session.guided_gradients(k, s.options.score);
+    if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
+      const Tensor at_input = upsample_bilinear(
+          normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
+      for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
+        for (int64_t c = 0; c < g.dim(3); ++c) g.data()[px * g.dim(3) + c] *= at_input.data()[px];
+    }
+    return {gradient_image(g, in.original.width, in.original.height), caption};
+  }
+  return {blend(in.original, colorize(averaged, s.colormap), s.alpha), caption};
+}
+
 }  // namespace
 
 int cmd_cam(const Args& args) {
@@ -249,9 +302,7 @@ int cmd_cam(const Args& args) {
 
   return for_each_input(p, [&](const std::string& input) {
     const ModelInput in = load_model_input(input, model, preprocessing);
-    const bool gradients = s.options.method != CamMethod::kCam &&
-                           s.options.method != CamMethod::kScoreCam &&
-                           s.options.method != CamMethod::kEigenCam && !s.guided_only;
+    const bool gradients = method_needs_gradients(s.options.method) && !s.guided_only;
     CamSession session(model, in.tensor, s.layers, gradients);
     const Tensor& probs = session.probabilities();
     std::vector<int> classes;
@@ -269,54 +320,8 @@ int cmd_cam(const Args& args) {
     std::vector<std::string> raw_files;
     const bool several_maps = classes.size() * s.layers.size() > 1;
     for (int k : classes) {
-      const std::string label = label_of(k, class_names);
-      char caption[256];
-      std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
-                    static_cast<double>(probs.data()[k]), s.method_name.c_str(),
-                    s.options.counterfactual ? " (counterfactual)" : "",
-                    s.guided_only          ? ""
-                    : s.layers.size() == 1 ? s.layers[0].c_str()
-                                           : "layers averaged");
-      Tensor averaged;  // mean of the layers' normalized maps at the original image's size
-      if (!s.guided_only) {
-        for (const std::string& layer : s.layers) {
-          Tensor map = session.map(layer, k, s.options);
-          if (!s.signed_map) map = relu_map(map);
-          if (p.has("raw")) {
-            raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
-            write_npy(raw_files.back(), map);
-          }
-          if (p.has("json")) {
-            maps.push_back({{"method", s.method_name},
-                            {"layer", layer},
-                            {"class", label},
-                            {"index", k},
-                            {"prob", probs.data()[k]},
-                            {"map", map_json(map)}});
-          }
-          Tensor unit =
-              upsample_bilinear(normalize_map(map, s.norm), in.original.height, in.original.width);
-          if (!averaged.defined()) {
-            averaged = unit;
-          } else {
-            for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
-          }
-        }
-        for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
-      }
-      if (s.guided) {
-        Tensor g = session.guided_gradients(k, s.options.score);
-        if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
-          const Tensor at_input = upsample_bilinear(
-              normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
-          for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
-            for (int64_t c = 0; c < g.dim(3); ++c)
-              g.data()[px * g.dim(3) + c] *= at_input.data()[px];
-        }
-        tiles.push_back({gradient_image(g, in.original.width, in.original.height), caption});
-      } else {
-        tiles.push_back({blend(in.original, colorize(averaged, s.colormap), s.alpha), caption});
-      }
+      tiles.push_back(class_tile(p, s, session, in, k, label_of(k, class_names), several_maps, maps,
+                                 raw_files));
     }
     std::string footer;
     double rated = 0.0;
