@@ -2,7 +2,6 @@
 
 #include "tensor/atomic_write.h"
 
-
 #include <cstdio>
 #include <cstring>
 #include <fstream>
