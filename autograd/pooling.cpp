@@ -1,5 +1,6 @@
 // Max, average and global average pooling, with TensorFlow's treatment of 'same' padding:
 // padded cells take no part (max ignores them; average divides by the count of real cells).
+#include <algorithm>
 #include <limits>
 
 #include "autograd/op_helpers.h"
@@ -41,11 +42,17 @@ Var max_pool2d(const Var& x, const Window2d& window) {
         const int64_t o = ((n * g.oh + oy) * g.ow + ox) * g.c;
         float* od = out.data() + o;
         std::fill(od, od + g.c, -std::numeric_limits<float>::infinity());
+        if (argmax.empty()) {  // no gradient wanted: a branch-free, vectorizable max
+          for_each_window_cell(g, n, oy, ox, [&](int64_t i) {
+            for (int64_t ch = 0; ch < g.c; ++ch) od[ch] = std::max(od[ch], xd[i + ch]);
+          });
+          continue;
+        }
         for_each_window_cell(g, n, oy, ox, [&](int64_t i) {
           for (int64_t ch = 0; ch < g.c; ++ch) {
             if (xd[i + ch] > od[ch]) {  // strict: the first maximum wins ties
               od[ch] = xd[i + ch];
-              if (!argmax.empty()) argmax[static_cast<size_t>(o + ch)] = i + ch;
+              argmax[static_cast<size_t>(o + ch)] = i + ch;
             }
           }
         });
