@@ -18,22 +18,22 @@ bool is_pointwise(const ConvGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
 }
 
-// cols[oh*ow, kh*kw*c] for image n.
-void im2col(const ConvGeometry& g, const float* x, float* cols) {
+// cols[count, kh*kw*c]: the receptive fields of output pixels first .. first+count-1 (row-major
+// over oh x ow) of one image, zeros where they reach into the padding.
+void im2col(const ConvGeometry& g, const float* x, float* cols, int64_t first, int64_t count) {
   const int64_t row = g.kh * g.kw * g.c;
 #pragma omp parallel for
-  for (int64_t oy = 0; oy < g.oh; ++oy) {
-    for (int64_t ox = 0; ox < g.ow; ++ox) {
-      float* dst = cols + (oy * g.ow + ox) * row;
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        const int64_t iy = g.in_y(oy, ky);
-        for (int64_t kx = 0; kx < g.kw; ++kx, dst += g.c) {
-          const int64_t ix = g.in_x(ox, kx);
-          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
-            std::fill(dst, dst + g.c, 0.0f);
-          } else {
-            std::memcpy(dst, x + (iy * g.w + ix) * g.c, sizeof(float) * static_cast<size_t>(g.c));
-          }
+  for (int64_t p = first; p < first + count; ++p) {
+    const int64_t oy = p / g.ow, ox = p % g.ow;
+    float* dst = cols + (p - first) * row;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = g.in_y(oy, ky);
+      for (int64_t kx = 0; kx < g.kw; ++kx, dst += g.c) {
+        const int64_t ix = g.in_x(ox, kx);
+        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
+          std::fill(dst, dst + g.c, 0.0f);
+        } else {
+          std::memcpy(dst, x + (iy * g.w + ix) * g.c, sizeof(float) * static_cast<size_t>(g.c));
         }
       }
     }
@@ -89,14 +89,20 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
     epilogue(out.data(), g.n * g.h * g.w, cout, bias, options);
     return out;
   }
+  // Output pixels in chunks whose columns (about 2 MiB) stay in cache between im2col writing
+  // them and the GEMM reading them.
   const int64_t pixels = g.oh * g.ow;
-  Tensor cols({pixels, k});
+  const int64_t chunk = std::clamp<int64_t>((int64_t{2} << 20) / (k * 4), 64, pixels);
+  Tensor cols({chunk, k});
   for (int64_t n = 0; n < g.n; ++n) {
-    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
-    float* o = out.data() + n * pixels * cout;
-    gemm(Transpose::kNo, Transpose::kNo, pixels, cout, k, 1.0f, cols.data(), k, kernel.data(), cout,
-         0.0f, o, cout);
-    epilogue(o, pixels, cout, bias, options);
+    for (int64_t first = 0; first < pixels; first += chunk) {
+      const int64_t count = std::min(chunk, pixels - first);
+      im2col(g, x.data() + n * g.h * g.w * g.c, cols.data(), first, count);
+      float* o = out.data() + (n * pixels + first) * cout;
+      gemm(Transpose::kNo, Transpose::kNo, count, cout, k, 1.0f, cols.data(), k, kernel.data(),
+           cout, 0.0f, o, cout);
+      epilogue(o, count, cout, bias, options);
+    }
   }
   return out;
 }
@@ -136,7 +142,7 @@ Tensor conv2d_kernel_grad(const ConvGeometry& g, const Tensor& dout, const Tenso
   const int64_t pixels = g.oh * g.ow;
   Tensor cols({pixels, k});
   for (int64_t n = 0; n < g.n; ++n) {
-    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data());
+    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data(), 0, pixels);
     gemm(Transpose::kYes, Transpose::kNo, k, cout, pixels, 1.0f, cols.data(), k,
          dout.data() + n * pixels * cout, cout, 1.0f, dk.data(), cout);
   }

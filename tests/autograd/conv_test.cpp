@@ -51,6 +51,17 @@ TEST(Conv2d, ForwardMatchesNaiveLoop) {
   }
 }
 
+TEST(Conv2d, LargeConvolutionsRunInSeveralIm2colChunks) {
+  // k = 3*3*256 = 2304 columns: a 2 MiB chunk holds 227 of the 25*23 output pixels, so the image
+  // takes three chunks, the last one partial; stride 2 and 'same' padding for the index
+  // arithmetic across chunk borders. Batch 2 for the per-image offsets.
+  const Tensor x = random_tensor({2, 49, 45, 256}, 70);
+  const Tensor k = random_tensor({3, 3, 256, 5}, 71);
+  const Tensor b = random_tensor({5}, 72);
+  const Var y = conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, true});
+  EXPECT_TENSOR_NEAR(y.value(), relu(Var(naive_conv2d(x, k, b, 2, 2, true))).value(), 1e-5f);
+}
+
 TEST(Conv2d, SamePaddingPutsTheOddCellBottomRight) {
   // 4x4 input, 2x2 kernel, stride 1, 'same': one padded row/column, after the data. A kernel
   // that picks the top-left tap reads x[y][x] itself, so the output equals the input exactly.
