@@ -62,13 +62,14 @@ for v in $variants; do
 done
 [ -n "${variants// /}" ] || die "--variants is empty"
 
-# /usr/bin/python3 with torch, h5py and numpy; installed from Debian when we are root.
+# /usr/bin/python3 with torch, h5py and numpy, and /usr/bin/time (both tools measure a one-image
+# run's peak memory with it); installed from Debian when we are root.
 ensure_python() {
   local check="import torch, h5py, numpy"
-  [ -x "$py" ] && "$py" -c "$check" 2>/dev/null && return
-  local pkgs=(python3-torch python3-h5py python3-numpy)
+  [ -x "$py" ] && "$py" -c "$check" 2>/dev/null && [ -x /usr/bin/time ] && return
+  local pkgs=(python3-torch python3-h5py python3-numpy time)
   if [ "$(id -u)" -ne 0 ]; then
-    die "$py cannot import torch, h5py and numpy; install them with" \
+    die "$py cannot import torch, h5py and numpy, or /usr/bin/time is missing; install them with" \
       "'sudo apt-get install -y ${pkgs[*]}' and rerun"
   fi
   say "installing ${pkgs[*]}"

@@ -85,11 +85,19 @@ double sgemm_gflops() {
 }
 
 // Peak RSS (MiB) of a separate `gaze cam` process on one input: what a user's run costs.
+// Measured by /usr/bin/time -f %M, not by our own wait4: a child spawned straight from this
+// process (vfork + exec) inherits this process's high-water mark into its ru_maxrss, so it
+// would report the benchmark's memory, not gaze cam's. Returns a negative value without time.
 double cam_process_peak_rss_mb(const std::string& model, const std::string& input, int threads) {
-  const std::string out =
-      (std::filesystem::temp_directory_path() / ("gaze-bench-" + std::to_string(getpid()) + ".png"))
-          .string();
-  std::vector<std::string> args = {"/proc/self/exe", "cam", "--model", model, "--out", out, input};
+  const char* time_tool = "/usr/bin/time";
+  if (!std::filesystem::exists(time_tool)) return -1.0;
+  namespace fs = std::filesystem;
+  const std::string stem =
+      (fs::temp_directory_path() / ("gaze-bench-" + std::to_string(getpid()))).string();
+  const std::string out = stem + ".png", report = stem + ".time";
+  std::vector<std::string> args = {
+      time_tool, "-f",      "%M",  "-o",    report, fs::read_symlink("/proc/self/exe").string(),
+      "cam",     "--model", model, "--out", out,    input};
   std::vector<char*> argv;
   for (std::string& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -103,16 +111,22 @@ double cam_process_peak_rss_mb(const std::string& model, const std::string& inpu
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawn(&pid, time_tool, &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw Error("bench: cannot start 'gaze cam' for the memory figure");
   int status = 0;
-  struct rusage usage {};
-  wait4(pid, &status, 0, &usage);
-  std::filesystem::remove(out);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  waitpid(pid, &status, 0);
+  fs::remove(out);
+  long kib = -1;
+  if (FILE* f = std::fopen(report.c_str(), "r")) {
+    if (std::fscanf(f, "%ld", &kib) != 1) kib = -1;
+    std::fclose(f);
+  }
+  fs::remove(report);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || kib < 0) {
     throw Error("bench: 'gaze cam' failed on " + input);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+  }
+  return static_cast<double>(kib) / 1024.0;
 }
 
 }  // namespace
@@ -200,7 +214,14 @@ int cmd_bench(const Args& args) {
   out["conv_gflops"] =
       2.0 * static_cast<double>(macs) / conv_seconds[conv_seconds.size() / 2] / 1e9;
   out["sgemm_gflops"] = sgemm_gflops();
-  if (!input.empty()) out["peak_rss_mb"] = cam_process_peak_rss_mb(model_path, input, threads);
+  if (!input.empty()) {
+    const double peak = cam_process_peak_rss_mb(model_path, input, threads);
+    if (peak >= 0.0)
+      out["peak_rss_mb"] = peak;
+    else
+      std::fprintf(stderr,
+                   "gaze: bench: no /usr/bin/time (Debian package 'time'): no memory figure\n");
+  }
 
   if (p.has("json")) {
     std::cout << out.dump() << std::endl;

@@ -219,21 +219,26 @@ def check_against_gaze(gaze, model_path, input_path, probs):
 
 
 def peak_rss_mb(args, layer):
-    """ru_maxrss of a separate torch_cam.py run: load the .h5, one Grad-CAM at `layer`."""
+    """Peak RSS of a separate torch_cam.py run: load the .h5, one Grad-CAM at `layer`.
+
+    Measured by /usr/bin/time -f %M (as gaze bench does): a child spawned straight from this
+    process (vfork + exec) inherits this process's high-water mark into its ru_maxrss."""
     channels_last, fold_bn = VARIANTS[args.variant]
     with tempfile.TemporaryDirectory(prefix="torch_bench.") as tmp:
         cmd = [sys.executable, os.path.join(HERE, "torch_cam.py"), args.model, args.input, "--layer", layer,
                "--maps-only", "--out", os.path.join(tmp, "cam.npz"), "--threads", str(args.threads)]
         cmd += ["--channels-last"] if channels_last else []
         cmd += ["--fold-bn"] if fold_bn else []
+        report = os.path.join(tmp, "time")
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", report] + cmd
         with open(os.path.join(tmp, "stderr"), "w+") as err:
-            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-            _, status, ru = os.wait4(p.pid, 0)
-            p.returncode = os.waitstatus_to_exitcode(status)
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err)
             if p.returncode != 0:
                 err.seek(0)
                 raise SystemExit(f"torch_bench: error: {' '.join(cmd)} failed (exit {p.returncode}):\n{err.read()}")
-    return round(ru.ru_maxrss / 1024.0, 1)
+        with open(report) as f:
+            kib = int(f.read().split()[-1])
+    return round(kib / 1024.0, 1)
 
 
 # ------------------------------------------------------------------------------------------------ main
