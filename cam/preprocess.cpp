@@ -15,22 +15,6 @@ Preprocessing parse_preprocessing(const std::string& name) {
               "' (known: nsfwjs, keras-inception, caffe, torch, none)");
 }
 
-const char* preprocessing_name(Preprocessing p) {
-  switch (p) {
-    case Preprocessing::kNsfwjs:
-      return "nsfwjs";
-    case Preprocessing::kKerasInception:
-      return "keras-inception";
-    case Preprocessing::kCaffe:
-      return "caffe";
-    case Preprocessing::kTorch:
-      return "torch";
-    case Preprocessing::kNone:
-      return "none";
-  }
-  return "?";
-}
-
 Tensor resize_bilinear_align_corners(const Tensor& x, int64_t out_h, int64_t out_w) {
   if (x.rank() != 3) throw Error("resize: expected [H, W, C], got " + to_string(x.shape()));
   const int64_t in_h = x.dim(0), in_w = x.dim(1), c = x.dim(2);

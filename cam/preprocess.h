@@ -18,7 +18,6 @@ enum class Preprocessing {
 };
 
 Preprocessing parse_preprocessing(const std::string& name);  // throws Error listing the names
-const char* preprocessing_name(Preprocessing p);
 
 // TensorFlow.js' CPU resizeBilinear with alignCorners=true and halfPixelCenters=false, reproduced
 // operation for operation: source coordinates and interpolation in double precision (JavaScript

@@ -11,20 +11,6 @@ Activation parse_activation(const std::string& keras_name) {
               "' (supported: linear, relu, sigmoid, softmax)");
 }
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::kLinear:
-      return "linear";
-    case Activation::kRelu:
-      return "relu";
-    case Activation::kSigmoid:
-      return "sigmoid";
-    case Activation::kSoftmax:
-      return "softmax";
-  }
-  return "?";
-}
-
 Var apply_activation(Activation a, const Var& x) {
   switch (a) {
     case Activation::kLinear:

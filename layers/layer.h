@@ -23,7 +23,6 @@ namespace gaze {
 // A fused activation, as Keras' `activation` config field names it.
 enum class Activation { kLinear, kRelu, kSigmoid, kSoftmax };
 Activation parse_activation(const std::string& keras_name);  // throws Error on unknown names
-const char* activation_name(Activation a);
 Var apply_activation(Activation a, const Var& x);
 
 // One parameter slot: Keras' short name ("kernel", "bias", "gamma", "beta", "moving_mean",

@@ -26,9 +26,6 @@ void gemm(Transpose trans_a, Transpose trans_b, int64_t m, int64_t n, int64_t k,
               to_blas(k), alpha, a, to_blas(lda), b, to_blas(ldb), beta, c, to_blas(ldc));
 }
 
-int blas_threads() {
-  return openblas_get_num_threads();
-}
 void set_blas_threads(int threads) {
   openblas_set_num_threads(threads);
 }

@@ -12,8 +12,7 @@ void gemm(Transpose trans_a, Transpose trans_b, int64_t m, int64_t n, int64_t k,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
           int64_t ldc);
 
-// Threads OpenBLAS uses for a GEMM (its own pool; set by OPENBLAS_NUM_THREADS or set_blas_threads).
-int blas_threads();
+// Threads OpenBLAS (and, in its OpenMP build, gaze's own loops) use.
 void set_blas_threads(int threads);
 
 }  // namespace gaze

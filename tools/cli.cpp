@@ -125,15 +125,22 @@ double Parser::get_double(const std::string& name, double fallback) const {
 }
 
 std::string Parser::help() const {
+  constexpr size_t kColumn = 26;  // where option descriptions start
+  const std::string indent(kColumn, ' ');
   std::string s =
       "usage: gaze " + command_ + " " + usage_ + "\n\n" + description_ + "\n\noptions:\n";
   for (const OptionSpec& o : specs_) {
     std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
-    if (left.size() < 26)
-      left.resize(26, ' ');
+    if (left.size() < kColumn)
+      left.resize(kColumn, ' ');
     else
-      left += "\n" + std::string(26, ' ');
-    s += left + o.help + (o.repeatable ? " (repeatable)" : "") + "\n";
+      left += "\n" + indent;
+    // A description's own line breaks continue in the description column.
+    std::string help = o.help;
+    for (size_t at = help.find('\n'); at != std::string::npos; at = help.find('\n', at + 1)) {
+      help.insert(at + 1, indent);
+    }
+    s += left + help + (o.repeatable ? " (repeatable)" : "") + "\n";
   }
   if (!epilog_.empty()) s += "\n" + epilog_ + "\n";
   return s;

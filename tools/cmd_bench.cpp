@@ -141,8 +141,7 @@ int cmd_bench(const Args& args) {
       "the conv layers), and this machine's sgemm GFLOP/s on a 2048^3 product.\n"
       "Times are medians with their spread over --runs runs after --warmup runs.\n"
       "tools/bench.sh runs this next to the PyTorch reference and prints the comparison.");
-  p.option("model", "M",
-           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+  p.option("model", "M", kModelOptionHelp)
       .option("input", "X",
               "image or .npy input (default tests/fixtures/npy/astronaut_299_inception_v3.npy if "
               "it fits, else random)")

@@ -197,25 +197,24 @@ int cmd_cam(const Args& args) {
       "layer, upsampled to the photo and blended over it. Writes one PNG panel per input:\n"
       "the original, then one overlay per class, captioned with class, probability and\n"
       "method, and prints its path with the predictions.");
-  p.option("model", "M",
-           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+  p.option("model", "M", kModelOptionHelp)
       .option("labels", "FILE",
               "class names, one per line in output order, as many as the model has\n"
-              "                          outputs, for --class, --rating and the output; overrides "
+              "outputs, for --class, --rating and the output; overrides "
               "the model's own\n"
-              "                          names (default: those, else models/imagenet_classes.txt "
+              "names (default: those, else models/imagenet_classes.txt "
               "for a 1000-output\n"
-              "                          model, when that file exists)")
+              "model, when that file exists)")
       .option("method", "NAME",
               "gradcam (default), gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
-              "                          eigencam, guided-backprop, guided-gradcam")
+              "eigencam, guided-backprop, guided-gradcam")
       .repeated("class", "C", "class name or index to explain (default: the top class)")
       .option("top", "K", "explain the K most probable classes (instead of --class)")
       .repeated("layer", "L",
                 "Keras layer name (default: the last layer with a spatial output, e.g. mixed10;\n"
-                "                          'gaze layers' lists them); several: their normalized "
+                "'gaze layers' lists them); several: their normalized "
                 "maps are\n"
-                "                          averaged into one overlay per class (each still saved "
+                "averaged into one overlay per class (each still saved "
                 "by --raw)")
       .option("score", "KIND", "logit (default: the pre-softmax score) or prob (the probability)")
       .flag("counterfactual", "negate the gradients: show what speaks against the class")
@@ -228,13 +227,13 @@ int cmd_cam(const Args& args) {
       .option("out-dir", "DIR", "folder for the panels (default: the current folder)")
       .option("raw", "FILE",
               "also save the map at layer resolution as float32 .npy (after the ReLU unless\n"
-              "                          --signed; before normalization); with several maps the "
+              "--signed; before normalization); with several maps the "
               "name gets\n"
-              "                          _<class>_<layer> appended")
+              "_<class>_<layer> appended")
       .option(
           "rating", "SPEC",
           "the article's 0-10 rating, e.g. 'Sexy=10,Porn=10,Neutral=5,Drawing=2,Hentai=2': the\n"
-          "                          expected weight under the class probabilities, printed and on "
+          "expected weight under the class probabilities, printed and on "
           "the panel")
       .option(
           "score-cam-channels", "N",
@@ -246,7 +245,7 @@ int cmd_cam(const Args& args) {
             "after each input, print its time and the process's resident memory to stderr")
       .flag("json",
             "one JSON object per input and line: predictions as 'gaze classify --json', then\n"
-            "                          maps [{method, layer, class, index, prob, map (layer "
+            "maps [{method, layer, class, index, prob, map (layer "
             "resolution)}], outputs")
       .epilog(
           "Colours: RGB as decoded; the map is bilinearly upsampled to the ORIGINAL image size.\n"

@@ -21,20 +21,19 @@ int cmd_classify(const Args& args) {
       "composited over white) or a .npy float32 array [H, W, 3] that is already\n"
       "preprocessed. The model is loaded once; an input that fails prints its error and\n"
       "the others still go through (the exit code is then 1).");
-  p.option("model", "M",
-           "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)")
+  p.option("model", "M", kModelOptionHelp)
       .option("labels", "FILE",
               "class names, one per line in output order, as many as the model has\n"
-              "                          outputs; overrides the model's own names (default: those, "
+              "outputs; overrides the model's own names (default: those, "
               "else\n"
-              "                          models/imagenet_classes.txt for a 1000-output model, when "
+              "models/imagenet_classes.txt for a 1000-output model, when "
               "that file exists)")
       .option("top", "K", "print the K most probable classes (default 5; 0 = all)")
       .option("preprocessing", "NAME",
               "override the model's preprocessing: nsfwjs (x/255, TF.js bilinear resize with\n"
-              "                          aligned corners), keras-inception (x/127.5-1), caffe (BGR "
+              "aligned corners), keras-inception (x/127.5-1), caffe (BGR "
               "minus\n"
-              "                          ImageNet mean), torch (ImageNet mean/std), none")
+              "ImageNet mean), torch (ImageNet mean/std), none")
       .flag("verbose",
             "after each input, print its time and the process's resident memory to stderr")
       .flag("json",

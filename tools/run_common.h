@@ -11,6 +11,10 @@
 
 namespace gaze {
 
+// The --model option's help, the same wherever a command runs a model.
+inline constexpr const char* kModelOptionHelp =
+    "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)";
+
 // [{"index": i, "class": name, "prob": p}, ...] with probabilities as printf's %.9g.
 std::string predictions_json(const std::vector<Prediction>& predictions);
 // The class names to print for the model's outputs, in index order:
