@@ -174,8 +174,17 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
     throw Error("conv2d: bias must be [" + std::to_string(ks[3]) + "], got " +
                 to_string(bias.shape()));
   }
-  Tensor out = conv2d_forward(g, x.value(), kernel.value(),
-                              bias.defined() ? bias.value() : Tensor(), options);
+  const Tensor b = bias.defined() ? bias.value() : Tensor();
+  Tensor out;
+  if (const WinogradKernel* wk = options.winograd.get()) {
+    if (wk->kh != ks[0] || wk->kw != ks[1] || wk->cin != ks[2] || wk->cout != ks[3]) {
+      throw Error("conv2d: the Winograd kernel was made for another kernel than " + to_string(ks));
+    }
+    if (g.sh != 1 || g.sw != 1) throw Error("conv2d: Winograd's algorithm needs stride 1");
+    out = conv2d_winograd_forward(g, x.value(), *wk, b, options);
+  } else {
+    out = conv2d_forward(g, x.value(), kernel.value(), b, options);
+  }
   // Capture the kernel only if x needs a gradient, and x only if the kernel does.
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
   Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();

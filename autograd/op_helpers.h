@@ -26,6 +26,11 @@ inline ConvGeometry conv_geometry(const std::string& op, const Shape& x, int64_t
   return {x[0], x[1], x[2], x[3], kh, kw, sh, sw, py.out, px.out, py.pad_before, px.pad_before};
 }
 
+// conv2d's forward by Winograd's algorithm with the pre-transformed kernel (conv_winograd.cpp);
+// g must have stride 1 and wk must fit g's kernel and channels.
+Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const WinogradKernel& wk,
+                               const Tensor& bias, const ConvOptions& options);
+
 // d loss / d x of y = min(max(x, 0), max_value), from y and dy: 1 where y is inside
 // (0, max_value); under the guided rule only positive dy pass (activations.cpp).
 Tensor relu_backward(const Tensor& y, const Tensor& dy, float max_value, ReluRule rule);

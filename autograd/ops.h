@@ -17,6 +17,7 @@
 #pragma once
 
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "autograd/var.h"
@@ -27,13 +28,31 @@ namespace gaze {
 // splitting the padding with the extra row/column at the bottom/right.
 enum class Padding { kValid, kSame };
 
+// conv_winograd.cpp: a stride-1 kernel transformed once for Winograd's minimal filtering
+// algorithm (Lavin & Gray, 2016), which computes a tile of mh x mw outputs with
+// (mh+kh-1)(mw+kw-1) multiplies per channel pair instead of mh*mw*kh*kw.
+struct WinogradKernel {
+  int64_t kh = 0, kw = 0, cin = 0, cout = 0;
+  int64_t mh = 1, mw = 1;  // output tile
+  Tensor u;                // [(mh+kh-1)*(mw+kw-1), cin, cout]: the transformed kernel
+};
+// The transform of `kernel` [kh,kw,Cin,Cout] with gaze's tile for that kernel size: 4x4 for
+// 3x3, 2x2 for 5x5, 1x4 / 4x1 for 1x3 / 3x1, 1x2 / 2x1 for 1x7 / 7x1 (kernel rows/columns
+// of size 1 need no transform). Returns nullptr for kernels without a tile (e.g. 1x1, 2x2).
+std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel);
+// The same with an explicit output tile (tests); mh must be 1 when kh is 1, likewise mw.
+std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int64_t mh, int64_t mw);
+
 // Strides and padding of a convolution (its kernel size comes from the kernel tensor), and an
 // optional fused ReLU epilogue, min(max(y, 0), relu_max), applied while the output is in cache.
+// With `winograd` (the transform of this very kernel) a stride-1 convolution's forward runs
+// Winograd's algorithm; its backward, and every other case, run the im2col + GEMM path.
 struct ConvOptions {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::kValid;
   bool relu = false;
   float relu_max = std::numeric_limits<float>::infinity();
+  std::shared_ptr<const WinogradKernel> winograd = nullptr;
 };
 
 // A pooling window.

@@ -69,6 +69,15 @@ class Model {
   // equal to the original up to float rounding. So after folding, a folded Conv2D's kernel slot
   // is empty: run the model through forward(). Call again after loading new weights.
   void fold_batch_norms();
+  // Winograd's algorithm (autograd/conv_winograd.cpp) for the folded stride-1 convolutions whose
+  // kernels it has a tile for; on by default.
+  // Off, every convolution runs im2col + GEMM (the reference path, and what throughput is
+  // counted on). Kernels are transformed when folding, so this applies from the next fold on,
+  // and to the current chains at once.
+  void use_winograd(bool on);
+  bool uses_winograd() const { return winograd_; }
+  // The Conv2D layers whose forward runs Winograd's algorithm (when run folded).
+  std::vector<std::string> winograd_layers() const;
 
   using ForwardOptions = ModelForwardOptions;
   using ForwardResult = ModelForwardResult;
@@ -85,7 +94,7 @@ class Model {
     std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
     Tensor kernel, bias;         // the folded parameters
     Tensor scale;                // per output channel: kernel = original kernel * scale
-    ConvOptions options;         // the conv's strides and padding, and the fused ReLU
+    ConvOptions options;         // the conv's strides and padding, the fused ReLU, Winograd
   };
   // The layers forward() runs, in order, with the chains it may run folded.
   std::vector<Entry> nodes_;
@@ -93,8 +102,11 @@ class Model {
   std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
   // The original kernel of a folded chain's convolution, rebuilt from the folded one.
   static Tensor unfolded_kernel(const FoldedChain& chain);
+  // Gives each chain its Winograd kernel, or none (winograd_ off, stride > 1, no tile).
+  void prepare_winograd();
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
+  bool winograd_ = true;
 };
 
 }  // namespace gaze

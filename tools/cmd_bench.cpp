@@ -129,6 +129,73 @@ double cam_process_peak_rss_mb(const std::string& model, const std::string& inpu
   return static_cast<double>(kib) / 1024.0;
 }
 
+// Per-layer medians of the forward pass (no gradients) over `runs` runs.
+struct LayerTimes {
+  std::vector<double> ms;  // per layer; 0 for layers run inside a folded chain
+  double conv_ms = 0.0;    // median over runs of the conv layers' total
+};
+
+LayerTimes time_layers(const Model& m, const Tensor& x, const std::vector<bool>& is_conv,
+                       int runs) {
+  std::vector<std::vector<double>> samples(m.size());
+  std::vector<double> conv;
+  for (int r = 0; r < runs; ++r) {
+    std::vector<double> seconds;
+    ModelForwardOptions options;
+    options.layer_seconds = &seconds;
+    m.forward(x, options);
+    seconds.resize(m.size());
+    double total = 0.0;
+    for (size_t i = 0; i < seconds.size(); ++i) {
+      samples[i].push_back(seconds[i] * 1e3);
+      if (is_conv[i]) total += seconds[i] * 1e3;
+    }
+    conv.push_back(total);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  LayerTimes t;
+  for (const auto& s : samples) t.ms.push_back(median(s));
+  t.conv_ms = median(conv);
+  return t;
+}
+
+// The layers by decreasing median time, with the convolutions' direct-method GFLOP/s.
+void print_profile(const Model& m, const LayerTimes& t, int64_t conv_macs) {
+  std::vector<size_t> order(m.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return t.ms[a] > t.ms[b]; });
+  double total = 0.0;
+  for (double v : t.ms) total += v;
+  std::printf(
+      "per layer (median of each; a folded Conv2D includes its BatchNormalization and "
+      "ReLU), total %.1f ms, convolutions %.1f ms for %.2f G multiply-adds:\n",
+      total, t.conv_ms, static_cast<double>(conv_macs) / 1e9);
+  std::printf("  %-28s %-20s %-18s %-14s %8s %8s\n", "layer", "class", "output", "kernel", "ms",
+              "GFLOP/s");
+  for (size_t i : order) {
+    if (t.ms[i] < 0.005) continue;
+    const Layer& l = m.layer(i);
+    std::string kernel, gflops;
+    if (const auto* conv = dynamic_cast<const Conv2D*>(&l)) {
+      const Shape& k = conv->weights()[0].shape;
+      const Shape& o = m.output_shape(i);
+      kernel = std::to_string(k[0]) + "x" + std::to_string(k[1]) + " s" +
+               std::to_string(conv->config().stride_h);
+      char buf[32];
+      std::snprintf(
+          buf, sizeof buf, "%.0f",
+          2.0 * static_cast<double>(o[1] * o[2] * k[0] * k[1] * k[2] * k[3]) / t.ms[i] / 1e6);
+      gflops = buf;
+    }
+    std::printf("  %-28s %-20s %-18s %-14s %8.2f %8s\n", l.name().c_str(), l.class_name(),
+                to_string(m.output_shape(i)).c_str(), kernel.c_str(), t.ms[i], gflops.c_str());
+  }
+}
+
 }  // namespace
 
 int cmd_bench(const Args& args) {
@@ -138,7 +205,9 @@ int cmd_bench(const Args& args) {
       "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
       "layer (each: forward + backward + map), the peak RSS of a separate one-image\n"
       "'gaze cam' process, the convolutions' achieved GFLOP/s (2 x multiply-adds / time in\n"
-      "the conv layers), and this machine's sgemm GFLOP/s on a 2048^3 product.\n"
+      "the conv layers) on the im2col + GEMM path and with Winograd's algorithm (where fewer\n"
+      "multiplies are done, the GFLOP/s count the direct method's), and this machine's sgemm\n"
+      "GFLOP/s on a 2048^3 product.\n"
       "Times are medians with their spread over --runs runs after --warmup runs.\n"
       "tools/bench.sh runs this next to the PyTorch reference and prints the comparison.");
   p.option("model", "M", kModelOptionHelp)
@@ -148,6 +217,8 @@ int cmd_bench(const Args& args) {
       .option("runs", "N", "timed runs per figure (default 20)")
       .option("warmup", "W", "untimed runs first (default 3)")
       .option("threads", "T", "threads for GEMMs and gaze's loops (default: all cores)")
+      .flag("no-winograd", "every convolution on im2col + GEMM (default: Winograd where it gains)")
+      .flag("profile", "also print each layer's median time, slowest first")
       .flag("json", "print one JSON line instead of the table");
   if (!p.parse(args)) return 0;
   const int runs = static_cast<int>(p.get_int("runs", 20));
@@ -159,8 +230,9 @@ int cmd_bench(const Args& args) {
   set_blas_threads(threads);
 
   const std::string model_path = p.get("model", default_model_path());
-  const LoadedModel loaded = load_keras_model(model_path);
-  const Model& m = loaded.model;
+  LoadedModel loaded = load_keras_model(model_path);
+  Model& m = loaded.model;
+  m.use_winograd(!p.has("no-winograd"));
   const Shape& in_shape = m.input_shape();
   std::string input = p.get("input", "tests/fixtures/npy/astronaut_299_inception_v3.npy");
   Tensor x;
@@ -197,21 +269,19 @@ int cmd_bench(const Args& args) {
 
   std::vector<bool> is_conv;
   const int64_t macs = conv_multiply_adds(m, &is_conv);
-  std::vector<double> conv_seconds;
-  for (int r = 0; r < std::max(3, runs / 4); ++r) {
-    std::vector<double> seconds;
-    ModelForwardOptions options;
-    options.layer_seconds = &seconds;
-    m.forward(x, options);
-    double total = 0.0;
-    for (size_t i = 0; i < seconds.size(); ++i) total += is_conv[i] ? seconds[i] : 0.0;
-    conv_seconds.push_back(total);
-  }
-  std::sort(conv_seconds.begin(), conv_seconds.end());
+  const bool winograd = m.uses_winograd();
+  const LayerTimes with_default = time_layers(m, x, is_conv, std::max(3, runs / 4));
+  m.use_winograd(false);
+  const LayerTimes im2col =
+      winograd ? time_layers(m, x, is_conv, std::max(3, runs / 4)) : with_default;
+  m.use_winograd(winograd);
   out["conv_multiply_adds"] = macs;
-  out["conv_ms"] = conv_seconds[conv_seconds.size() / 2] * 1e3;
-  out["conv_gflops"] =
-      2.0 * static_cast<double>(macs) / conv_seconds[conv_seconds.size() / 2] / 1e9;
+  out["conv_ms"] = im2col.conv_ms;
+  out["conv_gflops"] = 2.0 * static_cast<double>(macs) / im2col.conv_ms / 1e6;
+  if (winograd) {
+    out["conv_winograd_ms"] = with_default.conv_ms;
+    out["conv_winograd_gflops"] = 2.0 * static_cast<double>(macs) / with_default.conv_ms / 1e6;
+  }
   out["sgemm_gflops"] = sgemm_gflops();
   if (!input.empty()) {
     const double peak = cam_process_peak_rss_mb(model_path, input, threads);
@@ -240,13 +310,18 @@ int cmd_bench(const Args& args) {
   row("Grad-CAM mixed7", "gradcam_mixed7_ms");
   row(("Grad-CAM++ " + layer).c_str(), "gradcampp_" + layer + "_ms");
   std::printf(
-      "  convolutions: %.2f G multiply-adds in %.1f ms = %.1f GFLOP/s; sgemm 2048^3: %.1f GFLOP/s "
-      "(%.0f%%)\n",
+      "  convolutions, im2col + GEMM: %.2f G multiply-adds in %.1f ms = %.1f GFLOP/s; sgemm "
+      "2048^3: %.1f GFLOP/s (%.0f%%)\n",
       static_cast<double>(macs) / 1e9, out["conv_ms"].get<double>(),
       out["conv_gflops"].get<double>(), out["sgemm_gflops"].get<double>(),
       100.0 * out["conv_gflops"].get<double>() / out["sgemm_gflops"].get<double>());
+  if (winograd) {
+    std::printf("  convolutions, with Winograd: %.1f ms = %.1f direct-method GFLOP/s\n",
+                out["conv_winograd_ms"].get<double>(), out["conv_winograd_gflops"].get<double>());
+  }
   if (out.contains("peak_rss_mb"))
     std::printf("  peak RSS of one 'gaze cam' run: %.0f MiB\n", out["peak_rss_mb"].get<double>());
+  if (p.has("profile")) print_profile(m, with_default, macs);
   return 0;
 }
 

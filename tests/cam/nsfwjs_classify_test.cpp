@@ -8,6 +8,7 @@
 #include "cam/model_input.h"
 #include "tensor/npy.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/test_util.h"
 #include "weights/model_io.h"
 
 namespace gaze {
@@ -50,6 +51,38 @@ TEST_P(NsfwjsReference, PreprocessedTensorsGiveTheSameProbabilitiesWithin1e5) {
   }
   RecordProperty("max_abs_diff_npy", std::to_string(worst));
   std::printf("[ measured ] %s .npy inputs: max |gaze - TF.js| = %.3g\n", GetParam().key, worst);
+}
+
+// Winograd's algorithm changes only float rounding: on every committed photo, the outputs of the
+// real model, and the activations at the default Grad-CAM layer, stay within 1e-4 of the im2col
+// path's (relative to the largest value).
+TEST_P(NsfwjsReference, WinogradKeepsOutputsWithin1e4OfTheIm2colPath) {
+  GAZE_REQUIRE_MODEL(GetParam().file);
+  LoadedModel m = load_keras_model(testing::model_path(GetParam().file));
+  const nlohmann::json ref = testing::read_json_fixture("nsfwjs_reference.json");
+  const std::string layer = std::string(GetParam().key) == "inception_v3" ? "mixed10" : "out_relu";
+  // MobileNetV2 has none (its only full convolution has stride 2): it checks the switch alone.
+  EXPECT_EQ(m.model.winograd_layers().size(), layer == "mixed10" ? 49u : 0u);
+  float worst_output = 0.0f, worst_layer = 0.0f;
+  for (const auto& image : ref["images"]) {
+    const auto& r = image["models"][GetParam().key];
+    const ModelInput in = load_model_input(fixture_path(r["npy"]), m.model, Preprocessing::kNsfwjs);
+    ModelForwardResult runs[2];
+    for (int winograd = 0; winograd < 2; ++winograd) {
+      m.model.use_winograd(winograd == 1);
+      runs[winograd] = m.model.forward(in.tensor, {{layer}, {}});
+    }
+    auto relative = [](const Tensor& a, const Tensor& b) {
+      return testing::max_abs_diff(a, b) / testing::max_abs(b);
+    };
+    worst_output = std::max(worst_output, relative(runs[1].logits.value(), runs[0].logits.value()));
+    worst_layer = std::max(
+        worst_layer, relative(runs[1].kept.at(layer).value(), runs[0].kept.at(layer).value()));
+  }
+  EXPECT_LE(worst_output, 1e-4f);
+  EXPECT_LE(worst_layer, 1e-4f);
+  std::printf("[ measured ] %s: Winograd vs im2col, max rel. diff %.3g (logits), %.3g (%s)\n",
+              GetParam().key, worst_output, worst_layer, layer.c_str());
 }
 
 TEST_P(NsfwjsReference, ImagesGiveTheSameTopClass) {

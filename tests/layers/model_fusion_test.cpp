@@ -57,6 +57,23 @@ TEST(ModelFusion, FoldedChainsMatchTheLayersOneByOne) {
   EXPECT_GT(unfolded_times[m.index_of("b1")], 0.0);
 }
 
+TEST(ModelFusion, WinogradRunsTheStride1ChainsAndCanBeTurnedOff) {
+  Model m = chain_model();
+  m.fold_batch_norms();
+  EXPECT_EQ(m.winograd_layers(), std::vector<std::string>{"c1"});  // c2 is 1x1: no tile
+  const Tensor x = random_tensor({2, 6, 5, 3}, 53);
+  const ModelForwardResult fast = m.forward(x, {{"r1"}, {}});
+  m.use_winograd(false);
+  EXPECT_TRUE(m.winograd_layers().empty());
+  const ModelForwardResult plain = m.forward(x, {{"r1"}, {}});
+  EXPECT_TENSOR_NEAR(fast.kept.at("r1").value(), plain.kept.at("r1").value(), 1e-5f);
+  EXPECT_TENSOR_NEAR(fast.logits.value(), plain.logits.value(), 1e-5f);
+  m.fold_batch_norms();  // the setting holds for later folds
+  EXPECT_TRUE(m.winograd_layers().empty());
+  m.use_winograd(true);
+  EXPECT_EQ(m.winograd_layers(), std::vector<std::string>{"c1"});
+}
+
 TEST(ModelFusion, FoldingReleasesTheOriginalKernelsAndRefoldingRestoresThem) {
   Model m = chain_model();
   m.fold_batch_norms();
