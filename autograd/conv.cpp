@@ -162,7 +162,11 @@ Tensor channel_sums(const Tensor& dout) {
 }
 
 Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options) {
-  const Shape& ks = kernel.shape();
+  const WinogradKernel* wk = options.winograd.get();
+  if (!kernel.defined() && (!wk || x.requires_grad())) {
+    throw Error("conv2d: no kernel (only a Winograd transform, and only without gradients)");
+  }
+  const Shape ks = kernel.defined() ? kernel.shape() : Shape{wk->kh, wk->kw, wk->cin, wk->cout};
   if (ks.size() != 4) throw Error("conv2d: kernel must be [kh, kw, in, out], got " + to_string(ks));
   const ConvGeometry g = conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h,
                                        options.stride_w, options.padding);
@@ -176,7 +180,7 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   }
   const Tensor b = bias.defined() ? bias.value() : Tensor();
   Tensor out;
-  if (const WinogradKernel* wk = options.winograd.get()) {
+  if (wk) {
     if (wk->kh != ks[0] || wk->kw != ks[1] || wk->cin != ks[2] || wk->cout != ks[3]) {
       throw Error("conv2d: the Winograd kernel was made for another kernel than " + to_string(ks));
     }
@@ -187,7 +191,7 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   }
   // Capture the kernel only if x needs a gradient, and x only if the kernel does.
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
-  Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();
+  Tensor x_saved = kernel.defined() && kernel.requires_grad() ? x.value() : Tensor();
   return make_result(
       std::move(out), options.relu ? "conv2d_relu" : "conv2d", {x, kernel, bias},
       [g, k_saved, x_saved, options](Node& self, const BackwardOptions& backward_options) {

@@ -15,6 +15,7 @@
 // transforms' coefficients grow with the points' powers).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 
 #include "autograd/op_helpers.h"
@@ -109,6 +110,64 @@ Axis make_axis(int64_t m, int64_t r) {
   a.bt = sparse(bt, a.n, a.n);
   a.at = sparse(at, m, a.n);
   return a;
+}
+
+// (G^T G)^-1 G^T for G [n x r] of full column rank: the left inverse that undoes the filter
+// transform, by Gauss-Jordan elimination on G^T G (r <= 7) with partial pivoting.
+std::vector<double> left_inverse(const std::vector<double>& g, int64_t n, int64_t r) {
+  const auto R = static_cast<size_t>(r), N = static_cast<size_t>(n);
+  std::vector<double> a(R * 2 * R, 0.0);  // [G^T G | I]
+  for (size_t i = 0; i < R; ++i) {
+    for (size_t j = 0; j < R; ++j) {
+      for (size_t k = 0; k < N; ++k) a[i * 2 * R + j] += g[k * R + i] * g[k * R + j];
+    }
+    a[i * 2 * R + R + i] = 1.0;
+  }
+  for (size_t col = 0; col < R; ++col) {
+    size_t pivot = col;
+    for (size_t i = col + 1; i < R; ++i) {
+      if (std::abs(a[i * 2 * R + col]) > std::abs(a[pivot * 2 * R + col])) pivot = i;
+    }
+    for (size_t j = 0; j < 2 * R; ++j) std::swap(a[col * 2 * R + j], a[pivot * 2 * R + j]);
+    const double p = a[col * 2 * R + col];
+    for (size_t j = 0; j < 2 * R; ++j) a[col * 2 * R + j] /= p;
+    for (size_t i = 0; i < R; ++i) {
+      if (i == col) continue;
+      const double f = a[i * 2 * R + col];
+      for (size_t j = 0; j < 2 * R; ++j) a[i * 2 * R + j] -= f * a[col * 2 * R + j];
+    }
+  }
+  std::vector<double> out(R * N, 0.0);  // (G^T G)^-1 G^T
+  for (size_t i = 0; i < R; ++i) {
+    for (size_t k = 0; k < N; ++k) {
+      for (size_t j = 0; j < R; ++j) out[i * N + k] += a[i * 2 * R + R + j] * g[k * R + j];
+    }
+  }
+  return out;
+}
+
+// out[(i, j)] = sum over (a, b) of left[i][a] * right[j][b] * in[(a, b)], where each (i, j) or
+// (a, b) entry is a plane of `plane` floats: the separable 2-D transform of the kernel, in double.
+void transform_planes(const std::vector<double>& left, int64_t rows_l, int64_t cols_l,
+                      const std::vector<double>& right, int64_t rows_r, int64_t cols_r,
+                      const float* in, int64_t plane, float* out) {
+  std::vector<double> acc(static_cast<size_t>(plane));
+  for (int64_t i = 0; i < rows_l; ++i) {
+    for (int64_t j = 0; j < rows_r; ++j) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t a = 0; a < cols_l; ++a) {
+        for (int64_t b = 0; b < cols_r; ++b) {
+          const double coef = left[static_cast<size_t>(i * cols_l + a)] *
+                              right[static_cast<size_t>(j * cols_r + b)];
+          if (coef == 0.0) continue;
+          const float* src = in + (a * cols_r + b) * plane;
+          for (int64_t e = 0; e < plane; ++e) acc[static_cast<size_t>(e)] += coef * src[e];
+        }
+      }
+      float* dst = out + (i * rows_r + j) * plane;
+      for (int64_t e = 0; e < plane; ++e) dst[e] = static_cast<float>(acc[static_cast<size_t>(e)]);
+    }
+  }
 }
 
 // dst[0, len) = sum over terms of coef * src[index * stride + (0, len)], eight channels at a
@@ -261,27 +320,18 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int6
   wk->cout = cout;
   wk->mh = mh;
   wk->mw = mw;
-  const int64_t nh = ah.n, nw = aw.n, plane = cin * cout;
-  wk->u = Tensor({nh * nw, cin, cout});
+  wk->u = Tensor({ah.n * aw.n, cin, cout});
   // U_xi = sum over kernel taps of Gh[i][a] Gw[j][b] K[a][b], accumulated in double.
-  std::vector<double> acc(static_cast<size_t>(plane));
-  for (int64_t i = 0; i < nh; ++i) {
-    for (int64_t j = 0; j < nw; ++j) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t a = 0; a < kh; ++a) {
-        for (int64_t b = 0; b < kw; ++b) {
-          const double coef =
-              ah.g[static_cast<size_t>(i * kh + a)] * aw.g[static_cast<size_t>(j * kw + b)];
-          if (coef == 0.0) continue;
-          const float* k = kernel.data() + (a * kw + b) * plane;
-          for (int64_t e = 0; e < plane; ++e) acc[static_cast<size_t>(e)] += coef * k[e];
-        }
-      }
-      float* u = wk->u.data() + (i * nw + j) * plane;
-      for (int64_t e = 0; e < plane; ++e) u[e] = static_cast<float>(acc[static_cast<size_t>(e)]);
-    }
-  }
+  transform_planes(ah.g, ah.n, kh, aw.g, aw.n, kw, kernel.data(), cin * cout, wk->u.data());
   return wk;
+}
+
+Tensor kernel_from_winograd(const WinogradKernel& wk) {
+  const Axis ah = make_axis(wk.mh, wk.kh), aw = make_axis(wk.mw, wk.kw);
+  Tensor kernel({wk.kh, wk.kw, wk.cin, wk.cout});
+  transform_planes(left_inverse(ah.g, ah.n, wk.kh), wk.kh, ah.n, left_inverse(aw.g, aw.n, wk.kw),
+                   wk.kw, aw.n, wk.u.data(), wk.cin * wk.cout, kernel.data());
+  return kernel;
 }
 
 std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel) {

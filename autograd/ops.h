@@ -43,10 +43,15 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel);
 // The same with an explicit output tile (tests); mh must be 1 when kh is 1, likewise mw.
 std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int64_t mh, int64_t mw);
 
+// The kernel `wk` was made from, recovered by least squares (the filter transforms have full
+// column rank): equal to it up to float rounding. Lets a caller keep only the transform.
+Tensor kernel_from_winograd(const WinogradKernel& wk);
+
 // Strides and padding of a convolution (its kernel size comes from the kernel tensor), and an
 // optional fused ReLU epilogue, min(max(y, 0), relu_max), applied while the output is in cache.
 // With `winograd` (the transform of this very kernel) a stride-1 convolution's forward runs
-// Winograd's algorithm; its backward, and every other case, run the im2col + GEMM path.
+// Winograd's algorithm; its backward, and every other case, run the im2col + GEMM path. The
+// kernel Var may then be undefined as long as x needs no gradient.
 struct ConvOptions {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::kValid;

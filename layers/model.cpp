@@ -151,7 +151,11 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
     const int chain_index = i < folded_at_.size() ? folded_at_[i] : -1;
     if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
       const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
-      output = conv2d(values[e.inbound[0]], Var(chain.kernel), Var(chain.bias), chain.options);
+      // Without a gradient through it, a Winograd chain needs only its transformed kernel.
+      const Var& in = values[e.inbound[0]];
+      const bool kernel_needed = !chain.options.winograd || in.requires_grad();
+      output = conv2d(in, kernel_needed ? Var(folded_kernel(chain)) : Var(), Var(chain.bias),
+                      chain.options);
       produced = chain.layers.back();
       for (size_t k : chain.layers) absorbed[k] = true;
     } else if (chain_index >= 0) {

@@ -70,7 +70,8 @@ class Model {
   // is empty: run the model through forward(). Call again after loading new weights.
   void fold_batch_norms();
   // Winograd's algorithm (autograd/conv_winograd.cpp) for the folded stride-1 convolutions whose
-  // kernels it has a tile for; on by default.
+  // kernels it has a tile for and whose outputs are at least 16x16; on by default. The transformed
+  // kernel replaces the folded one, which is recovered from it when a gradient needs it.
   // Off, every convolution runs im2col + GEMM (the reference path, and what throughput is
   // counted on). Kernels are transformed when folding, so this applies from the next fold on,
   // and to the current chains at once.
@@ -92,7 +93,7 @@ class Model {
   // A Conv2D -> BatchNormalization [-> ReLU] chain run as one convolution.
   struct FoldedChain {
     std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
-    Tensor kernel, bias;         // the folded parameters
+    Tensor kernel, bias;         // the folded parameters; kernel undefined when Winograd has it
     Tensor scale;                // per output channel: kernel = original kernel * scale
     ConvOptions options;         // the conv's strides and padding, the fused ReLU, Winograd
   };
@@ -100,6 +101,8 @@ class Model {
   std::vector<Entry> nodes_;
   std::vector<FoldedChain> folded_;
   std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
+  // The folded kernel of a chain: kept, or recovered from its Winograd transform.
+  static Tensor folded_kernel(const FoldedChain& chain);
   // The original kernel of a folded chain's convolution, rebuilt from the folded one.
   static Tensor unfolded_kernel(const FoldedChain& chain);
   // Gives each chain its Winograd kernel, or none (winograd_ off, stride > 1, no tile).

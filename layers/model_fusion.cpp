@@ -20,10 +20,17 @@ const Tensor* weight(const Layer& layer, const char* name) {
   return nullptr;
 }
 
+// Output pixels (height x width) from which a stride-1 convolution uses Winograd's algorithm.
+constexpr int64_t kWinogradMinOutputPixels = 16 * 16;
+
 }  // namespace
 
+Tensor Model::folded_kernel(const FoldedChain& chain) {
+  return chain.kernel.defined() ? chain.kernel : kernel_from_winograd(*chain.options.winograd);
+}
+
 Tensor Model::unfolded_kernel(const FoldedChain& chain) {
-  Tensor k = chain.kernel.clone();
+  Tensor k = chain.kernel.defined() ? chain.kernel.clone() : folded_kernel(chain);
   const int64_t channels = chain.scale.size();
   for (int64_t i = 0; i < k.size(); ++i) k.data()[i] /= chain.scale.data()[i % channels];
   return k;
@@ -117,10 +124,24 @@ std::vector<std::string> Model::winograd_layers() const {
 
 void Model::prepare_winograd() {
   for (FoldedChain& chain : folded_) {
-    // Measured with gaze bench --profile: every stride-1 kernel with a tile gains on Inception-v3,
-    // down to its 8x8 blocks (3x3 about even, 1x3 and 3x1 faster).
+    const Shape& out = nodes_[chain.layers[0]].output_shape;
     const bool stride1 = chain.options.stride_h == 1 && chain.options.stride_w == 1;
-    chain.options.winograd = winograd_ && stride1 ? winograd_kernel(chain.kernel) : nullptr;
+    // Measured with gaze bench --profile on Inception-v3: from 17x17 outputs up, Winograd takes
+    // 15-60% off a convolution; on its 8x8 blocks it gains little or nothing, while the transform
+    // of a 3x3 kernel is 4x its size (the 8x8 3x3 kernels alone would add 50 MB).
+    const bool worth_it = out[1] * out[2] >= kWinogradMinOutputPixels;
+    std::shared_ptr<const WinogradKernel> wk;
+    if (winograd_ && stride1 && worth_it) {
+      wk = chain.options.winograd ? chain.options.winograd : winograd_kernel(chain.kernel);
+    }
+    // The transform REPLACES the folded kernel (memory); gradients and the unfolded path
+    // recover the kernel from it when they need it (folded_kernel).
+    if (wk) {
+      chain.kernel = Tensor();
+    } else if (!chain.kernel.defined()) {
+      chain.kernel = kernel_from_winograd(*chain.options.winograd);
+    }
+    chain.options.winograd = wk;
   }
 }
 

@@ -108,6 +108,27 @@ TEST(ConvWinograd, BackwardIsTheIm2colPathsBackward) {
   EXPECT_LE(max_abs_diff(grads[0], grads[1]), 0.0f);
 }
 
+TEST(ConvWinograd, TheKernelIsRecoveredFromItsTransform) {
+  uint32_t seed = 300;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(name_of(c));
+    const Tensor k = random_tensor(c.kernel, seed++);
+    const auto wk = c.mh ? winograd_kernel(k, c.mh, c.mw) : winograd_kernel(k);
+    ASSERT_NE(wk, nullptr);
+    EXPECT_LE(max_abs_diff(kernel_from_winograd(*wk), k), 1e-6f);
+  }
+}
+
+TEST(ConvWinograd, RunsFromTheTransformAloneWhenNoGradientIsWanted) {
+  const Tensor x = random_tensor({1, 9, 9, 3}, 9), k = random_tensor({3, 3, 3, 4}, 10);
+  ConvOptions o{1, 1, Padding::kSame};
+  o.winograd = winograd_kernel(k);
+  const Tensor with_kernel = conv2d(Var(x), Var(k), Var(), o).value();
+  EXPECT_LE(max_abs_diff(conv2d(Var(x), Var(), Var(), o).value(), with_kernel), 0.0f);
+  EXPECT_THROW(conv2d(Var(x).detach(true), Var(), Var(), o), Error);  // backward needs it
+  EXPECT_THROW(conv2d(Var(x), Var(), Var(), {1, 1, Padding::kSame}), Error);
+}
+
 TEST(ConvWinograd, KernelsWithoutATileAndMisuseAreRefused) {
   EXPECT_EQ(winograd_kernel(random_tensor({1, 1, 3, 4}, 1)), nullptr);
   EXPECT_EQ(winograd_kernel(random_tensor({2, 2, 3, 4}, 1)), nullptr);

@@ -13,9 +13,9 @@ using testing::random_tensor;
 // in -> c1 (3x3 same) -> b1 (no gamma) -> r1 (Activation relu) -> c2 (1x1, bias) -> b2 -> r2
 // (ReLU6)
 //    -> gap -> dense softmax
-Model chain_model() {
+Model chain_model(int64_t height = 6, int64_t width = 5) {
   Model m;
-  m.add(std::make_unique<InputLayer>("in", Shape{-1, 6, 5, 3}), {});
+  m.add(std::make_unique<InputLayer>("in", Shape{-1, height, width, 3}), {});
   m.add(std::make_unique<Conv2D>(
             "c1", Conv2DConfig{4, 3, 3, 1, 1, Padding::kSame, false, Activation::kLinear}),
         {"in"});
@@ -57,11 +57,16 @@ TEST(ModelFusion, FoldedChainsMatchTheLayersOneByOne) {
   EXPECT_GT(unfolded_times[m.index_of("b1")], 0.0);
 }
 
-TEST(ModelFusion, WinogradRunsTheStride1ChainsAndCanBeTurnedOff) {
-  Model m = chain_model();
+TEST(ModelFusion, WinogradRunsTheLargeStride1ChainsAndCanBeTurnedOff) {
+  EXPECT_TRUE(chain_model().winograd_layers().empty());  // not folded
+  Model small = chain_model();
+  small.fold_batch_norms();
+  EXPECT_TRUE(small.winograd_layers().empty());  // 6x5 outputs: too few tiles to gain
+
+  Model m = chain_model(17, 16);
   m.fold_batch_norms();
   EXPECT_EQ(m.winograd_layers(), std::vector<std::string>{"c1"});  // c2 is 1x1: no tile
-  const Tensor x = random_tensor({2, 6, 5, 3}, 53);
+  const Tensor x = random_tensor({2, 17, 16, 3}, 53);
   const ModelForwardResult fast = m.forward(x, {{"r1"}, {}});
   m.use_winograd(false);
   EXPECT_TRUE(m.winograd_layers().empty());
@@ -72,6 +77,25 @@ TEST(ModelFusion, WinogradRunsTheStride1ChainsAndCanBeTurnedOff) {
   EXPECT_TRUE(m.winograd_layers().empty());
   m.use_winograd(true);
   EXPECT_EQ(m.winograd_layers(), std::vector<std::string>{"c1"});
+}
+
+TEST(ModelFusion, GradientsThroughAWinogradChainUseTheRecoveredKernel) {
+  // The transform replaced c1's folded kernel; a gradient at the input flows back through c1 with
+  // the kernel recovered from it, and an output inside the chain unfolds it from there too.
+  Model reference = chain_model(17, 16);
+  Model m = chain_model(17, 16);
+  m.fold_batch_norms();
+  ASSERT_EQ(m.winograd_layers().size(), 1u);
+  const Tensor x = random_tensor({1, 17, 16, 3}, 54);
+  const ModelForwardResult a = m.forward(x, {{}, {"in"}});
+  const ModelForwardResult b = reference.forward(x, {{}, {"in"}});
+  backward(a.logits, Tensor::from({1, 3}, {0, 0, 1}));
+  backward(b.logits, Tensor::from({1, 3}, {0, 0, 1}));
+  EXPECT_TENSOR_NEAR(a.kept.at("in").grad(), b.kept.at("in").grad(), 1e-5f);
+  EXPECT_TENSOR_NEAR(m.forward(x, {{"b1"}, {}}).kept.at("b1").value(),
+                     reference.forward(x, {{"b1"}, {}}).kept.at("b1").value(), 1e-5f);
+  m.fold_batch_norms();  // refolding gives back c1's kernel through the transform
+  EXPECT_TENSOR_NEAR(m.forward(x).output.value(), reference.forward(x).output.value(), 1e-5f);
 }
 
 TEST(ModelFusion, FoldingReleasesTheOriginalKernelsAndRefoldingRestoresThem) {
