@@ -91,8 +91,11 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   }
   // Output pixels in chunks whose columns (about 2 MiB) stay in cache between im2col writing
   // them and the GEMM reading them.
+  // Equal chunks: a small remainder chunk would make a GEMM too thin to run at full speed.
   const int64_t pixels = g.oh * g.ow;
-  const int64_t chunk = std::clamp<int64_t>((int64_t{2} << 20) / (k * 4), 64, pixels);
+  const int64_t most = std::clamp<int64_t>((int64_t{2} << 20) / (k * 4), 64, pixels);
+  const int64_t chunks = (pixels + most - 1) / most;
+  const int64_t chunk = (pixels + chunks - 1) / chunks;
   Tensor cols({chunk, k});
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t first = 0; first < pixels; first += chunk) {

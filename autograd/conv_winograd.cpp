@@ -367,12 +367,14 @@ Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const Win
   p.tiles_h = (g.oh + wk.mh - 1) / wk.mh;
   p.tiles_w = (g.ow + wk.mw - 1) / wk.mw;
   const int64_t tiles = g.n * p.tiles_h * p.tiles_w;
-  p.chunk = std::clamp<int64_t>(kChunkFloats / (p.positions * (g.c + wk.cout)), 1, tiles);
+  // Equal chunks, none larger than the cache budget.
+  const int64_t most = std::max<int64_t>(1, kChunkFloats / (p.positions * (g.c + wk.cout)));
+  const int64_t chunks = (tiles + most - 1) / most;
+  p.chunk = (tiles + chunks - 1) / chunks;
   Tensor out({g.n, g.oh, g.ow, wk.cout});
   const float* b = bias.defined() ? bias.data() : nullptr;
   const float* u = wk.u.data();
-  std::vector<float> v(static_cast<size_t>(p.positions * p.chunk * g.c));
-  std::vector<float> mm(static_cast<size_t>(p.positions * p.chunk * wk.cout));
+  Tensor v({p.positions, p.chunk, g.c}), mm({p.positions, p.chunk, wk.cout});  // not zeroed
   const auto scratch = static_cast<size_t>(p.positions * kChannelBlock);
   // Three parallel passes per chunk: tiles in, one GEMM per position (each on one thread:
   // OpenBLAS does not nest inside OpenMP, and a whole GEMM per thread packs U_xi once), tiles out.

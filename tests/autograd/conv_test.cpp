@@ -52,9 +52,9 @@ TEST(Conv2d, ForwardMatchesNaiveLoop) {
 }
 
 TEST(Conv2d, LargeConvolutionsRunInSeveralIm2colChunks) {
-  // k = 3*3*256 = 2304 columns: a 2 MiB chunk holds 227 of the 25*23 output pixels, so the image
-  // takes three chunks, the last one partial; stride 2 and 'same' padding for the index
-  // arithmetic across chunk borders. Batch 2 for the per-image offsets.
+  // k = 3*3*256 = 2304 columns: a 2 MiB chunk holds at most 227 of the 25*23 output pixels, so
+  // the image takes three equal chunks of 192, the last one a pixel short; stride 2 and 'same'
+  // padding for the index arithmetic across chunk borders. Batch 2 for the per-image offsets.
   const Tensor x = random_tensor({2, 49, 45, 256}, 70);
   const Tensor k = random_tensor({3, 3, 256, 5}, 71);
   const Tensor b = random_tensor({5}, 72);

@@ -80,10 +80,10 @@ TEST(ConvWinograd, FusedReluIsAppliedInTheOutputTransform) {
 }
 
 TEST(ConvWinograd, ManyChunksOnSeveralThreads) {
-  // 2 images of 200x200 with 4x4 tiles: 5000 tiles; a chunk holds 2^21 floats of V and M, i.e.
-  // 3640 tiles of 36 positions x 16 channels, so the second chunk is partial and spans both
-  // images. Two threads share each pass.
-  const Case c{{2, 200, 200, 8}, {3, 3, 8, 8}, true};
+  // 5 images of 120x120 with 4x4 tiles: 4500 tiles; a chunk holds at most 2^21 floats of V and M,
+  // i.e. 3640 tiles of 36 positions x 16 channels, so there are two chunks of 2250 tiles, the
+  // second starting inside the third image. Two threads share each pass.
+  const Case c{{5, 120, 120, 8}, {3, 3, 8, 8}, true};
   const Tensor x = random_tensor(c.x, 4), k = random_tensor(c.kernel, 5);
   const Tensor expected = naive_conv2d(x, k, Tensor(), 1, 1, true);
   const int before = omp_get_max_threads();
