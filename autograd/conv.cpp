@@ -78,6 +78,8 @@ void epilogue(float* out, int64_t rows, int64_t cout, const Tensor& bias,
   }
 }
 
+constexpr int64_t kColumnFloats = int64_t{512} << 10;  // 2 MiB of im2col columns per chunk
+
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
                       const Tensor& bias, const ConvOptions& options) {
   const int64_t cout = kernel.dim(3);
@@ -93,17 +95,19 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   // them and the GEMM reading them.
   // Equal chunks: a small remainder chunk would make a GEMM too thin to run at full speed.
   const int64_t pixels = g.oh * g.ow;
-  const int64_t most = std::clamp<int64_t>((int64_t{2} << 20) / (k * 4), 64, pixels);
+  const int64_t most = std::clamp<int64_t>(kColumnFloats / k, 64, pixels);
   const int64_t chunks = (pixels + most - 1) / most;
   const int64_t chunk = (pixels + chunks - 1) / chunks;
-  Tensor cols({chunk, k});
+  Tensor local;
+  float* cols =
+      options.workspace ? options.workspace->get(chunk * k) : (local = Tensor({chunk * k})).data();
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t first = 0; first < pixels; first += chunk) {
       const int64_t count = std::min(chunk, pixels - first);
-      im2col(g, x.data() + n * g.h * g.w * g.c, cols.data(), first, count);
+      im2col(g, x.data() + n * g.h * g.w * g.c, cols, first, count);
       float* o = out.data() + (n * pixels + first) * cout;
-      gemm(Transpose::kNo, Transpose::kNo, count, cout, k, 1.0f, cols.data(), k, kernel.data(),
-           cout, 0.0f, o, cout);
+      gemm(Transpose::kNo, Transpose::kNo, count, cout, k, 1.0f, cols, k, kernel.data(), cout, 0.0f,
+           o, cout);
       epilogue(o, count, cout, bias, options);
     }
   }
@@ -195,9 +199,11 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   // Capture the kernel only if x needs a gradient, and x only if the kernel does.
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
   Tensor x_saved = kernel.defined() && kernel.requires_grad() ? x.value() : Tensor();
+  ConvOptions saved = options;
+  saved.workspace = nullptr;  // backward allocates its own; the workspace may be gone by then
   return make_result(
       std::move(out), options.relu ? "conv2d_relu" : "conv2d", {x, kernel, bias},
-      [g, k_saved, x_saved, options](Node& self, const BackwardOptions& backward_options) {
+      [g, k_saved, x_saved, options = saved](Node& self, const BackwardOptions& backward_options) {
         // Through the fused ReLU first, with the same rule as the relu op.
         const Tensor dy = options.relu ? relu_backward(self.value, self.grad, options.relu_max,
                                                        backward_options.relu_rule)

@@ -374,7 +374,10 @@ Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const Win
   Tensor out({g.n, g.oh, g.ow, wk.cout});
   const float* b = bias.defined() ? bias.data() : nullptr;
   const float* u = wk.u.data();
-  Tensor v({p.positions, p.chunk, g.c}), mm({p.positions, p.chunk, wk.cout});  // not zeroed
+  const int64_t floats = p.positions * p.chunk * (g.c + wk.cout);
+  Tensor local;
+  float* v = options.workspace ? options.workspace->get(floats) : (local = Tensor({floats})).data();
+  float* mm = v + p.positions * p.chunk * g.c;
   const auto scratch = static_cast<size_t>(p.positions * kChannelBlock);
   // Three parallel passes per chunk: tiles in, one GEMM per position (each on one thread:
   // OpenBLAS does not nest inside OpenMP, and a whole GEMM per thread packs U_xi once), tiles out.
@@ -385,17 +388,16 @@ Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const Win
       std::vector<float> d(scratch), tmp(scratch);
 #pragma omp for schedule(static)
       for (int64_t t = first; t < last; ++t) {
-        transform_input(p, x.data(), t, first, v.data(), d.data(), tmp.data());
+        transform_input(p, x.data(), t, first, v, d.data(), tmp.data());
       }
 #pragma omp for schedule(dynamic)
       for (int64_t xi = 0; xi < p.positions; ++xi) {
-        gemm(Transpose::kNo, Transpose::kNo, count, wk.cout, g.c, 1.0f,
-             v.data() + xi * p.chunk * g.c, g.c, u + xi * g.c * wk.cout, wk.cout, 0.0f,
-             mm.data() + xi * p.chunk * wk.cout, wk.cout);
+        gemm(Transpose::kNo, Transpose::kNo, count, wk.cout, g.c, 1.0f, v + xi * p.chunk * g.c, g.c,
+             u + xi * g.c * wk.cout, wk.cout, 0.0f, mm + xi * p.chunk * wk.cout, wk.cout);
       }
 #pragma omp for schedule(static)
       for (int64_t t = first; t < last; ++t) {
-        transform_output(p, mm.data(), t, first, b, options, out.data(), tmp.data(), d.data());
+        transform_output(p, mm, t, first, b, options, out.data(), tmp.data(), d.data());
       }
     }
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "autograd/var.h"
+#include "tensor/workspace.h"
 
 namespace gaze {
 
@@ -58,6 +59,8 @@ struct ConvOptions {
   bool relu = false;
   float relu_max = std::numeric_limits<float>::infinity();
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
+  // Where the forward's scratch buffers come from; allocated per call when null.
+  Workspace* workspace = nullptr;
 };
 
 // A pooling window.
@@ -108,6 +111,9 @@ Var dense(const Var& x, const Var& kernel, const Var& bias);
 // shape_ops.cpp
 // Concatenation along the last (channel) axis; all other dimensions must agree.
 Var concat_channels(const std::vector<Var>& xs);
+// Channels [begin, begin + count) of x: the adjoint of concatenation (a merged convolution's
+// output shared out among the layers it computes for).
+Var slice_channels(const Var& x, int64_t begin, int64_t count);
 // Element-wise sum of same-shaped tensors (Keras Add).
 Var add(const std::vector<Var>& xs);
 // [N, ...] -> [N, prod(...)] in row-major (NHWC) order, as Keras flattens channels-last data.

@@ -53,6 +53,34 @@ Var concat_channels(const std::vector<Var>& xs) {
                      });
 }
 
+Var slice_channels(const Var& x, int64_t begin, int64_t count) {
+  const Shape& in = x.shape();
+  if (in.empty() || begin < 0 || count < 0 || begin + count > in.back()) {
+    throw Error("slice_channels: channels [" + std::to_string(begin) + ", " +
+                std::to_string(begin + count) + ") outside " + to_string(in));
+  }
+  const int64_t total = in.back();
+  const int64_t rows = x.value().size() / std::max<int64_t>(total, 1);
+  Shape shape = in;
+  shape.back() = count;
+  Tensor out(shape);
+  const float* src = x.value().data();
+#pragma omp parallel for if (rows * count > (int64_t{1} << 16))
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(out.data() + r * count, src + r * total + begin,
+                sizeof(float) * static_cast<size_t>(count));
+  }
+  return make_result(std::move(out), "slice_channels", {x},
+                     [begin, count, rows, total](Node& self, const BackwardOptions&) {
+                       Tensor dx = Tensor::zeros(self.inputs[0]->value.shape());
+                       for (int64_t r = 0; r < rows; ++r) {
+                         std::memcpy(dx.data() + r * total + begin, self.grad.data() + r * count,
+                                     sizeof(float) * static_cast<size_t>(count));
+                       }
+                       self.inputs[0]->accumulate_grad(std::move(dx));
+                     });
+}
+
 Var add(const std::vector<Var>& xs) {
   if (xs.empty()) throw Error("add: no inputs");
   for (const Var& x : xs) {

@@ -141,6 +141,10 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
   };
   std::vector<bool> absorbed(nodes_.size(), false);  // run as part of a folded chain
   std::vector<Var> values(nodes_.size());
+  // One consumer of layer `in` has run: at the last, its output can go.
+  auto release_input = [&](size_t in) {
+    if (--pending[in] == 0 && !keep[in]) values[in] = Var();
+  };
   ForwardResult result;
   for (size_t i = 0; i <= last; ++i) {
     if (absorbed[i]) continue;
@@ -149,13 +153,29 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
     size_t produced = i;  // the layer whose output this step computes
     Var output;
     const int chain_index = i < folded_at_.size() ? folded_at_[i] : -1;
-    if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
+    if (chain_index >= 0 && runs_as_group(static_cast<size_t>(chain_index), keep)) {
+      // This chain and its siblings in one GEMM; the siblings' outputs are ready early.
+      const std::vector<Var> outputs =
+          run_sibling_group(static_cast<size_t>(chain_index), values[e.inbound[0]]);
+      const SiblingGroup& group = groups_[static_cast<size_t>(folded_[chain_index].group)];
+      for (size_t k = 0; k < group.chains.size(); ++k) {
+        const FoldedChain& chain = folded_[group.chains[k]];
+        for (size_t l : chain.layers) absorbed[l] = true;
+        if (k == 0) continue;  // stored below, as every step's output is
+        const size_t at = chain.layers.back();
+        values[at] = at == grad_at ? outputs[k].detach(true) : outputs[k];
+        release_input(nodes_[chain.layers[0]].inbound[0]);
+      }
+      output = outputs[0];
+      produced = folded_[static_cast<size_t>(chain_index)].layers.back();
+    } else if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
       const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
       // Without a gradient through it, a Winograd chain needs only its transformed kernel.
       const Var& in = values[e.inbound[0]];
       const bool kernel_needed = !chain.options.winograd || in.requires_grad();
-      output = conv2d(in, kernel_needed ? Var(folded_kernel(chain)) : Var(), Var(chain.bias),
-                      chain.options);
+      ConvOptions o = chain.options;
+      o.workspace = &workspace_;
+      output = conv2d(in, kernel_needed ? Var(folded_kernel(chain)) : Var(), Var(chain.bias), o);
       produced = chain.layers.back();
       for (size_t k : chain.layers) absorbed[k] = true;
     } else if (chain_index >= 0) {
@@ -166,8 +186,9 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
       for (const Weight& w : e.layer->weights()) {
         if (w.name == "bias") bias = Var(w.value);
       }
-      output = conv2d(values[e.inbound[0]], Var(unfolded_kernel(chain)), bias,
-                      {chain.options.stride_h, chain.options.stride_w, chain.options.padding});
+      ConvOptions o{chain.options.stride_h, chain.options.stride_w, chain.options.padding};
+      o.workspace = &workspace_;
+      output = conv2d(values[e.inbound[0]], Var(unfolded_kernel(chain)), bias, o);
     } else {
       std::vector<Var> args;
       args.reserve(std::max<size_t>(e.inbound.size(), 1));
@@ -184,9 +205,7 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
     }
     if (produced == grad_at) output = output.detach(/*requires_grad=*/true);
     values[produced] = output;
-    for (size_t in : e.inbound) {
-      if (--pending[in] == 0 && !keep[in]) values[in] = Var();
-    }
+    for (size_t in : e.inbound) release_input(in);
   }
   result.output = values[out];
   const std::string& out_name = nodes_[out].layer->name();

@@ -93,20 +93,38 @@ class Model {
   // A Conv2D -> BatchNormalization [-> ReLU] chain run as one convolution.
   struct FoldedChain {
     std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
-    Tensor kernel, bias;         // the folded parameters; kernel undefined when Winograd has it
+    Tensor kernel, bias;         // the folded parameters; no kernel when Winograd or a group has it
     Tensor scale;                // per output channel: kernel = original kernel * scale
     ConvOptions options;         // the conv's strides and padding, the fused ReLU, Winograd
+    int group = -1;              // index into groups_, or -1
+    int64_t group_offset = 0;    // its first channel in the group's merged kernel
+  };
+  // Folded 1x1 stride-1 chains reading the same input with the same epilogue (Inception's branch
+  // heads), run as ONE wider GEMM whose output is sliced among them (model_siblings.cpp).
+  struct SiblingGroup {
+    std::vector<size_t> chains;  // indices into folded_, in layer order
+    Tensor kernel, bias;         // merged [1, 1, C, sum of outputs]; the chains' kernels released
   };
   // The layers forward() runs, in order, with the chains it may run folded.
   std::vector<Entry> nodes_;
   std::vector<FoldedChain> folded_;
   std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
-  // The folded kernel of a chain: kept, or recovered from its Winograd transform.
-  static Tensor folded_kernel(const FoldedChain& chain);
+  std::vector<SiblingGroup> groups_;
+  // Builds groups_ from folded_ (model_siblings.cpp).
+  void group_sibling_chains();
+  // Whether forward() runs chain `c` (index into folded_) and its siblings as one GEMM now.
+  bool runs_as_group(size_t c, const std::vector<bool>& keep) const;
+  // The group of chain `c` on `input`: each chain's output, in the group's order.
+  std::vector<Var> run_sibling_group(size_t c, const Var& input) const;
+  // The folded kernel of a chain: kept, or recovered from its Winograd transform or its group.
+  Tensor folded_kernel(const FoldedChain& chain) const;
   // The original kernel of a folded chain's convolution, rebuilt from the folded one.
-  static Tensor unfolded_kernel(const FoldedChain& chain);
+  Tensor unfolded_kernel(const FoldedChain& chain) const;
   // Gives each chain its Winograd kernel, or none (winograd_ off, stride > 1, no tile).
   void prepare_winograd();
+  // Scratch buffers of the convolutions forward() runs, reused from call to call (so forward()
+  // on one Model must not run on two threads at once).
+  mutable Workspace workspace_;
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
   bool winograd_ = true;

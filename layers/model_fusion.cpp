@@ -25,11 +25,21 @@ constexpr int64_t kWinogradMinOutputPixels = 16 * 16;
 
 }  // namespace
 
-Tensor Model::folded_kernel(const FoldedChain& chain) {
-  return chain.kernel.defined() ? chain.kernel : kernel_from_winograd(*chain.options.winograd);
+Tensor Model::folded_kernel(const FoldedChain& chain) const {
+  if (chain.kernel.defined()) return chain.kernel;
+  if (chain.options.winograd) return kernel_from_winograd(*chain.options.winograd);
+  // The chain's columns of its group's merged kernel.
+  const Tensor& merged = groups_[static_cast<size_t>(chain.group)].kernel;
+  const int64_t rows = merged.size() / merged.dim(3), width = chain.bias.size();
+  Tensor k({1, 1, rows, width});
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(merged.data() + r * merged.dim(3) + chain.group_offset, width,
+                k.data() + r * width);
+  }
+  return k;
 }
 
-Tensor Model::unfolded_kernel(const FoldedChain& chain) {
+Tensor Model::unfolded_kernel(const FoldedChain& chain) const {
   Tensor k = chain.kernel.defined() ? chain.kernel.clone() : folded_kernel(chain);
   const int64_t channels = chain.scale.size();
   for (int64_t i = 0; i < k.size(); ++i) k.data()[i] /= chain.scale.data()[i % channels];
@@ -44,6 +54,7 @@ void Model::fold_batch_norms() {
     }
   }
   folded_.clear();
+  groups_.clear();
   folded_at_.assign(nodes_.size(), -1);
   // Who reads each layer's output: a chain may only absorb a layer nobody else reads.
   std::vector<std::vector<size_t>> consumers(nodes_.size());
@@ -106,6 +117,7 @@ void Model::fold_batch_norms() {
       if (w.name == "kernel") w.value = Tensor();  // the folded copy replaces it
     }
   }
+  group_sibling_chains();
   prepare_winograd();
 }
 
@@ -124,6 +136,7 @@ std::vector<std::string> Model::winograd_layers() const {
 
 void Model::prepare_winograd() {
   for (FoldedChain& chain : folded_) {
+    if (chain.group >= 0) continue;  // 1x1, merged with its siblings
     const Shape& out = nodes_[chain.layers[0]].output_shape;
     const bool stride1 = chain.options.stride_h == 1 && chain.options.stride_w == 1;
     // Measured with gaze bench --profile on Inception-v3: from 17x17 outputs up, Winograd takes
@@ -138,7 +151,7 @@ void Model::prepare_winograd() {
     // recover the kernel from it when they need it (folded_kernel).
     if (wk) {
       chain.kernel = Tensor();
-    } else if (!chain.kernel.defined()) {
+    } else if (chain.options.winograd) {
       chain.kernel = kernel_from_winograd(*chain.options.winograd);
     }
     chain.options.winograd = wk;

@@ -24,6 +24,25 @@ TEST(ConcatChannels, ForwardPlacesEachInputInItsSlice) {
   EXPECT_THROW(concat_channels({Var(a), Var(random_tensor({2, 3, 3, 2}, 4))}), Error);
 }
 
+TEST(SliceChannels, ForwardTakesTheSliceAndBackwardScattersIntoIt) {
+  const Tensor x = random_tensor({2, 3, 2, 7}, 11);
+  const Tensor y = slice_channels(Var(x), 2, 4).value();
+  ASSERT_EQ(y.shape(), (Shape{2, 3, 2, 4}));
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        for (int64_t c = 0; c < 4; ++c) EXPECT_EQ(y.at(n, i, j, c), x.at(n, i, j, 2 + c));
+  check_gradients([](const std::vector<Var>& v) { return slice_channels(v[0], 2, 4); }, {x});
+  // Two slices of one value: their gradients add up in the shared input.
+  check_gradients(
+      [](const std::vector<Var>& v) {
+        return concat_channels({slice_channels(v[0], 0, 3), slice_channels(v[0], 1, 5)});
+      },
+      {x});
+  EXPECT_THROW(slice_channels(Var(x), 4, 4), Error);
+  EXPECT_THROW(slice_channels(Var(x), -1, 2), Error);
+}
+
 TEST(Add, SumsAndPassesGradientToEveryInput) {
   const Tensor a = random_tensor({2, 3}, 5), b = random_tensor({2, 3}, 6),
                c = random_tensor({2, 3}, 7);
