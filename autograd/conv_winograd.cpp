@@ -170,26 +170,32 @@ void transform_planes(const std::vector<double>& left, int64_t rows_l, int64_t c
   }
 }
 
-// dst[0, len) = sum over terms of coef * src[index * stride + (0, len)], eight channels at a
-// time in a vector register (GCC/Clang vector extension; the transforms are memory-bound, so
-// what matters is that each sum stays in a register and is stored once).
+// dst[0, len) = sum over terms of coef * src[index * stride + (0, len)], with the sums in vector
+// registers (GCC/Clang vector extension): kVectors x 8 channels per pass over the terms, so that
+// decoding the terms costs little next to the loads and multiply-adds, and each sum is stored once.
 using Float8 = float __attribute__((vector_size(32)));
+
+template <int kVectors>
+void combine_vectors(const std::vector<Term>& terms, const float* src, int64_t stride, float* dst) {
+  Float8 sum[kVectors] = {};
+  for (const Term& t : terms) {
+    const float* s = src + t.index * stride;
+    for (int v = 0; v < kVectors; ++v) {
+      Float8 x;
+      std::memcpy(&x, s + 8 * v, sizeof x);
+      sum[v] += t.coef * x;
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) std::memcpy(dst + 8 * v, &sum[v], sizeof sum[v]);
+}
 
 void combine(const std::vector<Term>& terms, const float* src, int64_t stride, int64_t len,
              float* dst) {
   int64_t c = 0;
-  for (; c + 16 <= len; c += 16) {
-    Float8 lo = {}, hi = {};
-    for (const Term& t : terms) {
-      Float8 a, b;
-      std::memcpy(&a, src + t.index * stride + c, sizeof a);
-      std::memcpy(&b, src + t.index * stride + c + 8, sizeof b);
-      lo += t.coef * a;
-      hi += t.coef * b;
-    }
-    std::memcpy(dst + c, &lo, sizeof lo);
-    std::memcpy(dst + c + 8, &hi, sizeof hi);
-  }
+  for (; c + 64 <= len; c += 64) combine_vectors<8>(terms, src + c, stride, dst + c);
+  if (c + 32 <= len) combine_vectors<4>(terms, src + c, stride, dst + c), c += 32;
+  if (c + 16 <= len) combine_vectors<2>(terms, src + c, stride, dst + c), c += 16;
+  if (c + 8 <= len) combine_vectors<1>(terms, src + c, stride, dst + c), c += 8;
   for (; c < len; ++c) {
     float sum = 0.0f;
     for (const Term& t : terms) sum += t.coef * src[t.index * stride + c];
