@@ -79,6 +79,8 @@ class Model {
   bool uses_winograd() const { return winograd_; }
   // The Conv2D layers whose forward runs Winograd's algorithm (when run folded).
   std::vector<std::string> winograd_layers() const;
+  // The groups of sibling 1x1 Conv2D layers forward() runs as one GEMM (model_siblings.cpp).
+  std::vector<std::vector<std::string>> sibling_groups() const;
 
   using ForwardOptions = ModelForwardOptions;
   using ForwardResult = ModelForwardResult;

@@ -50,6 +50,16 @@ void Model::group_sibling_chains() {
   }
 }
 
+std::vector<std::vector<std::string>> Model::sibling_groups() const {
+  std::vector<std::vector<std::string>> names;
+  for (const SiblingGroup& group : groups_) {
+    names.emplace_back();
+    for (size_t c : group.chains)
+      names.back().push_back(nodes_[folded_[c].layers[0]].layer->name());
+  }
+  return names;
+}
+
 bool Model::runs_as_group(size_t c, const std::vector<bool>& keep) const {
   const FoldedChain& chain = folded_[c];
   if (chain.group < 0) return false;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -176,31 +177,47 @@ void print_profile(const Model& m, const LayerTimes& t, int64_t conv_macs) {
       total, t.conv_ms, static_cast<double>(conv_macs) / 1e9);
   std::printf("  %-28s %-20s %-18s %-14s %8s %8s\n", "layer", "class", "output", "kernel", "ms",
               "GFLOP/s");
+  // A group of sibling 1x1 convolutions runs as one GEMM timed under its first member.
+  std::map<size_t, std::vector<size_t>> groups;
+  for (const std::vector<std::string>& names : m.sibling_groups()) {
+    for (const std::string& name : names) groups[m.index_of(names[0])].push_back(m.index_of(name));
+  }
+  auto multiply_adds = [&](size_t i) {
+    const Shape& k = m.layer(i).weights()[0].shape;
+    const Shape& o = m.output_shape(i);
+    return static_cast<double>(o[1] * o[2] * k[0] * k[1] * k[2] * k[3]);
+  };
   for (size_t i : order) {
     if (t.ms[i] < 0.005) continue;
     const Layer& l = m.layer(i);
     std::string kernel, gflops;
     if (const auto* conv = dynamic_cast<const Conv2D*>(&l)) {
       const Shape& k = conv->weights()[0].shape;
-      const Shape& o = m.output_shape(i);
       kernel = std::to_string(k[0]) + "x" + std::to_string(k[1]) + " s" +
                std::to_string(conv->config().stride_h);
+      double macs = multiply_adds(i);
+      if (groups.count(i)) {
+        macs = 0.0;
+        for (size_t member : groups[i]) macs += multiply_adds(member);
+        kernel += " +" + std::to_string(groups[i].size() - 1);
+      }
       char buf[32];
-      std::snprintf(
-          buf, sizeof buf, "%.0f",
-          2.0 * static_cast<double>(o[1] * o[2] * k[0] * k[1] * k[2] * k[3]) / t.ms[i] / 1e6);
+      std::snprintf(buf, sizeof buf, "%.0f", 2.0 * macs / t.ms[i] / 1e6);
       gflops = buf;
     }
     std::printf("  %-28s %-20s %-18s %-14s %8.2f %8s\n", l.name().c_str(), l.class_name(),
                 to_string(m.output_shape(i)).c_str(), kernel.c_str(), t.ms[i], gflops.c_str());
   }
+  std::printf("  (\"+N\": N sibling 1x1 convolutions run in the same GEMM, timed here)\n");
 }
 
 }  // namespace
 
 int cmd_bench(const Args& args) {
   cli::Parser p(
-      "bench", "[--model M] [--input X] [--runs N] [--warmup W] [--threads T] [--json]",
+      "bench",
+      "[--model M] [--input X] [--runs N] [--warmup W] [--threads T] [--no-winograd] [--profile] "
+      "[--json]",
       "Measures, for one [1, H, W, 3] input: the forward pass (no gradients), Grad-CAM at\n"
       "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
       "layer (each: forward + backward + map), the peak RSS of a separate one-image\n"

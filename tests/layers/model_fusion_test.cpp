@@ -1,6 +1,8 @@
 // Folded Conv2D -> BatchNormalization -> ReLU chains compute what the layers compute one by one.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "layers/keras_layers.h"
 #include "layers/model.h"
 #include "tests/support/test_util.h"
@@ -96,6 +98,66 @@ TEST(ModelFusion, GradientsThroughAWinogradChainUseTheRecoveredKernel) {
                      reference.forward(x, {{"b1"}, {}}).kept.at("b1").value(), 1e-5f);
   m.fold_batch_norms();  // refolding gives back c1's kernel through the transform
   EXPECT_TENSOR_NEAR(m.forward(x).output.value(), reference.forward(x).output.value(), 1e-5f);
+}
+
+// An Inception-like block: three 1x1 conv -> BN -> ReLU heads on one input (a, b, c; c's ReLU
+// capped at 6, so it cannot share a and b's epilogue), b followed by a 3x3 chain, all
+// concatenated, then gap -> dense softmax.
+Model heads_model() {
+  Model m;
+  m.add(std::make_unique<InputLayer>("in", Shape{-1, 5, 4, 6}), {});
+  auto chain = [&](const std::string& name, const std::string& from, int64_t filters, int64_t k,
+                   std::optional<float> cap) {
+    m.add(std::make_unique<Conv2D>(
+              name, Conv2DConfig{filters, k, k, 1, 1, Padding::kSame, false, Activation::kLinear}),
+          {from});
+    m.add(std::make_unique<BatchNormalization>("bn_" + name,
+                                               BatchNormalizationConfig{1e-3f, true, true}),
+          {name});
+    m.add(std::make_unique<ReLU>("relu_" + name, cap), {"bn_" + name});
+  };
+  chain("a", "in", 3, 1, std::nullopt);
+  chain("b", "in", 4, 1, std::nullopt);
+  chain("c", "in", 2, 1, 6.0f);
+  chain("d", "relu_b", 3, 3, std::nullopt);
+  m.add(std::make_unique<Concatenate>("cat"), {"relu_a", "relu_d", "relu_c"});
+  m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"cat"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
+  uint32_t seed = 7;
+  for (size_t i = 0; i < m.size(); ++i) {
+    for (Weight& w : m.layer(i).weights()) {
+      const bool variance = w.name == "moving_variance";
+      w.value = random_tensor(w.shape, seed++, variance ? 0.5f : -1.0f, variance ? 1.5f : 1.0f);
+    }
+  }
+  return m;
+}
+
+TEST(ModelFusion, Sibling1x1ChainsRunAsOneGemm) {
+  Model reference = heads_model();
+  Model m = heads_model();
+  m.fold_batch_norms();
+  EXPECT_EQ(m.sibling_groups(), (std::vector<std::vector<std::string>>{{"a", "b"}}));
+  const Tensor x = random_tensor({2, 5, 4, 6}, 60);
+  std::vector<double> seconds;
+  const ModelForwardResult merged = m.forward(x, {{"relu_b"}, {}, &seconds});
+  EXPECT_EQ(seconds[m.index_of("b")], 0.0);  // ran inside a's GEMM
+  const ModelForwardResult plain = reference.forward(x, {{"relu_b"}, {}});
+  EXPECT_TENSOR_NEAR(merged.output.value(), plain.output.value(), 1e-6f);
+  EXPECT_TENSOR_NEAR(merged.kept.at("relu_b").value(), plain.kept.at("relu_b").value(), 1e-5f);
+  // Gradients flow back through the merged GEMM's slices.
+  const ModelForwardResult ga = m.forward(x, {{}, {"in"}});
+  const ModelForwardResult gb = reference.forward(x, {{}, {"in"}});
+  backward(ga.logits, Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1}));
+  backward(gb.logits, Tensor::from({2, 3}, {1, 0, 0, 0, 0, 1}));
+  EXPECT_TENSOR_NEAR(ga.kept.at("in").grad(), gb.kept.at("in").grad(), 1e-5f);
+  // An output inside one member runs the members one by one, with their kernels sliced out.
+  EXPECT_TENSOR_NEAR(m.forward(x, {{"bn_a"}, {}}).kept.at("bn_a").value(),
+                     reference.forward(x, {{"bn_a"}, {}}).kept.at("bn_a").value(), 1e-5f);
+  EXPECT_TENSOR_NEAR(m.forward(x, {{"bn_a"}, {}}).output.value(), plain.output.value(), 1e-6f);
+  m.fold_batch_norms();  // gives the members' kernels back out of the merged one, then regroups
+  EXPECT_EQ(m.sibling_groups().size(), 1u);
+  EXPECT_TENSOR_NEAR(m.forward(x).output.value(), plain.output.value(), 1e-6f);
 }
 
 TEST(ModelFusion, FoldingReleasesTheOriginalKernelsAndRefoldingRestoresThem) {
