@@ -161,12 +161,14 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
       for (size_t k = 0; k < group.chains.size(); ++k) {
         const FoldedChain& chain = folded_[group.chains[k]];
         for (size_t l : chain.layers) absorbed[l] = true;
-        if (k == 0) continue;  // stored below, as every step's output is
+        if (group.chains[k] == static_cast<size_t>(chain_index)) {
+          output = outputs[k];  // stored below, as every step's output is
+          continue;
+        }
         const size_t at = chain.layers.back();
         values[at] = at == grad_at ? outputs[k].detach(true) : outputs[k];
         release_input(nodes_[chain.layers[0]].inbound[0]);
       }
-      output = outputs[0];
       produced = folded_[static_cast<size_t>(chain_index)].layers.back();
     } else if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
       const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];

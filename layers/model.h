@@ -79,7 +79,8 @@ class Model {
   bool uses_winograd() const { return winograd_; }
   // The Conv2D layers whose forward runs Winograd's algorithm (when run folded).
   std::vector<std::string> winograd_layers() const;
-  // The groups of sibling 1x1 Conv2D layers forward() runs as one GEMM (model_siblings.cpp).
+  // The groups of sibling 1x1 Conv2D layers forward() runs as one GEMM (model_siblings.cpp), each
+  // in layer order: the GEMM runs, and is timed, at the first.
   std::vector<std::vector<std::string>> sibling_groups() const;
 
   using ForwardOptions = ModelForwardOptions;
@@ -104,7 +105,8 @@ class Model {
   // Folded 1x1 stride-1 chains reading the same input with the same epilogue (Inception's branch
   // heads), run as ONE wider GEMM whose output is sliced among them (model_siblings.cpp).
   struct SiblingGroup {
-    std::vector<size_t> chains;  // indices into folded_, in layer order
+    std::vector<size_t> chains;  // indices into folded_, in Keras' layer order: the columns
+    size_t first = 0;            // the chain forward() reaches first: where the group runs
     Tensor kernel, bias;         // merged [1, 1, C, sum of outputs]; the chains' kernels released
   };
   // The layers forward() runs, in order, with the chains it may run folded.

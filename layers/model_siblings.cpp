@@ -5,6 +5,7 @@
 // side by side they are one GEMM [pixels, C] x [C, sum K_i], which reads (and packs) the input
 // once instead of once per branch and runs wider, faster. The merged output is then sliced among
 // the branches by slice_channels, whose backward makes gradients flow through the merge too.
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -23,10 +24,20 @@ void Model::group_sibling_chains() {
     const float relu_max = chain.options.relu ? chain.options.relu_max : -1.0f;
     by_input[{nodes_[chain.layers[0]].inbound[0], relu_max}].push_back(c);
   }
-  for (const auto& [key, chains] : by_input) {
+  // Members in Keras' layer order: models that are equal but were built in another order (the
+  // hand-written Inception-v3 and a Keras config) then merge their kernels' columns alike and
+  // compute bit-identical GEMMs.
+  std::vector<size_t> keras_rank(nodes_.size());
+  const std::vector<size_t> order = keras_order();
+  for (size_t r = 0; r < order.size(); ++r) keras_rank[order[r]] = r;
+  for (auto& [key, chains] : by_input) {
     if (chains.size() < 2) continue;
     SiblingGroup group;
-    group.chains = chains;  // folded_ is in layer order
+    group.first = chains.front();  // folded_ is in layer order: forward() reaches this one first
+    std::sort(chains.begin(), chains.end(), [&](size_t a, size_t b) {
+      return keras_rank[folded_[a].layers[0]] < keras_rank[folded_[b].layers[0]];
+    });
+    group.chains = chains;
     const int64_t rows = folded_[chains[0]].kernel.dim(2);
     int64_t total = 0;
     for (size_t c : chains) total += folded_[c].kernel.dim(3);
@@ -53,9 +64,11 @@ void Model::group_sibling_chains() {
 std::vector<std::vector<std::string>> Model::sibling_groups() const {
   std::vector<std::vector<std::string>> names;
   for (const SiblingGroup& group : groups_) {
+    std::vector<size_t> layers;
+    for (size_t c : group.chains) layers.push_back(folded_[c].layers[0]);
+    std::sort(layers.begin(), layers.end());  // layer order: the first is where the GEMM runs
     names.emplace_back();
-    for (size_t c : group.chains)
-      names.back().push_back(nodes_[folded_[c].layers[0]].layer->name());
+    for (size_t l : layers) names.back().push_back(nodes_[l].layer->name());
   }
   return names;
 }
@@ -64,7 +77,7 @@ bool Model::runs_as_group(size_t c, const std::vector<bool>& keep) const {
   const FoldedChain& chain = folded_[c];
   if (chain.group < 0) return false;
   const SiblingGroup& group = groups_[static_cast<size_t>(chain.group)];
-  if (group.chains.front() != c) return false;
+  if (group.first != c) return false;
   // Like a single chain, a group runs merged unless an output inside one of its chains is wanted.
   for (size_t member : group.chains) {
     const std::vector<size_t>& layers = folded_[member].layers;
