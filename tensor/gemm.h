@@ -1,5 +1,7 @@
 // The one place gaze calls BLAS: C = alpha * op(A) * op(B) + beta * C, row-major, float32.
 // op(X) is X or its transpose. A is M x K after op, B is K x N after op, C is M x N.
+// Thin products C = A * B (N = 8, 16 or 32 and K <= 64) run gaze's own register-blocked loop
+// instead, which is faster there: OpenBLAS's packing costs more than such a product.
 #pragma once
 
 #include <cstdint>

@@ -59,5 +59,36 @@ TEST(Gemm, MatchesNaiveProductForEveryTransposition) {
   }
 }
 
+TEST(Gemm, ThinProductsMatchTheNaiveProduct) {
+  // Every column count of the thin path, inner dimensions from 1 to its limit, row counts that
+  // leave partial row blocks (and 300: the threaded loop), and leading dimensions wider than
+  // the matrices.
+  uint32_t seed = 10;
+  for (int64_t n : {8, 16, 32, 24}) {  // 24: not thin, OpenBLAS
+    for (int64_t k : {1, 27, 64}) {
+      for (int64_t m : {1, 3, 5, 300}) {
+        SCOPED_TRACE("m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
+                     std::to_string(k));
+        const int64_t lda = k + 3, ldb = n + 8, ldc = n + 5;
+        const Tensor a = testing::random_tensor({m, lda}, seed++);
+        const Tensor b = testing::random_tensor({k, ldb}, seed++);
+        Tensor c = Tensor::full({m, ldc}, 7.0f);
+        gemm(Transpose::kNo, Transpose::kNo, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+             c.data(), ldc);
+        float worst = 0.0f;
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double s = 0.0;
+            for (int64_t p = 0; p < k; ++p) s += static_cast<double>(a.at(i, p)) * b.at(p, j);
+            worst = std::max(worst, static_cast<float>(std::abs(c.at(i, j) - s)));
+          }
+          for (int64_t j = n; j < ldc; ++j) EXPECT_EQ(c.at(i, j), 7.0f);  // untouched
+        }
+        EXPECT_LE(worst, 1e-5f);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gaze
