@@ -12,6 +12,16 @@ namespace {
 
 using testing::random_tensor;
 
+// Every weight random, reproducibly; variances in [0.5, 1.5).
+void fill_random_weights(Model& m, uint32_t seed) {
+  for (size_t i = 0; i < m.size(); ++i) {
+    for (Weight& w : m.layer(i).weights()) {
+      const bool variance = w.name == "moving_variance";
+      w.value = random_tensor(w.shape, seed++, variance ? 0.5f : -1.0f, variance ? 1.5f : 1.0f);
+    }
+  }
+}
+
 // in -> c1 (3x3 same) -> b1 (no gamma) -> r1 (Activation relu) -> c2 (1x1, bias) -> b2 -> r2
 // (ReLU6)
 //    -> gap -> dense softmax
@@ -32,13 +42,7 @@ Model chain_model(int64_t height = 6, int64_t width = 5) {
   m.add(std::make_unique<ReLU>("r2", 0.8f), {"b2"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"r2"});
   m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
-  uint32_t seed = 1;
-  for (size_t i = 0; i < m.size(); ++i) {
-    for (Weight& w : m.layer(i).weights()) {
-      const bool variance = w.name == "moving_variance";
-      w.value = random_tensor(w.shape, seed++, variance ? 0.5f : -1.0f, variance ? 1.5f : 1.0f);
-    }
-  }
+  fill_random_weights(m, 1);
   return m;
 }
 
@@ -123,13 +127,7 @@ Model heads_model() {
   m.add(std::make_unique<Concatenate>("cat"), {"relu_a", "relu_d", "relu_c"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"cat"});
   m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
-  uint32_t seed = 7;
-  for (size_t i = 0; i < m.size(); ++i) {
-    for (Weight& w : m.layer(i).weights()) {
-      const bool variance = w.name == "moving_variance";
-      w.value = random_tensor(w.shape, seed++, variance ? 0.5f : -1.0f, variance ? 1.5f : 1.0f);
-    }
-  }
+  fill_random_weights(m, 7);
   return m;
 }
 
