@@ -23,25 +23,30 @@
 #include "tensor/gemm.h"
 
 namespace gaze {
-namespace {
-
-constexpr std::array<double, 9> kPoints = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1.5, -1.5};
 
 // One nonzero coefficient of a transform row: the transforms are sparse, and the inner loops
 // run over channels, so each row is applied as a list of (index, coefficient) terms.
-struct Term {
+struct WinogradTerm {
   int64_t index;
   float coef;
 };
-using SparseRows = std::vector<std::vector<Term>>;
+using SparseRows = std::vector<std::vector<WinogradTerm>>;
 
 // F(m, r) along one axis. r = 1 (a kernel row or column of size 1) is the identity with m = 1.
-struct Axis {
+// Made once with the transformed kernel (WinogradKernel::axis_h, axis_w).
+struct WinogradAxis {
   int64_t m = 1, r = 1, n = 1;
   std::vector<double> g;  // n x r: filter transform
   SparseRows bt;          // n rows over n inputs: input transform
   SparseRows at;          // m rows over n products: output transform
 };
+
+namespace {
+
+using Term = WinogradTerm;
+using Axis = WinogradAxis;
+
+constexpr std::array<double, 9> kPoints = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1.5, -1.5};
 
 // Coefficients (lowest power first) of the product of (x - p) over the points but `skip`.
 std::vector<double> product_except(const std::vector<double>& points, size_t skip) {
@@ -208,7 +213,8 @@ constexpr int64_t kChannelBlock = 64;  // channels transformed together
 struct Plan {
   const ConvGeometry& g;
   const WinogradKernel& wk;
-  Axis ah, aw;
+  const Axis& ah;
+  const Axis& aw;
   int64_t positions = 0, tiles_h = 0, tiles_w = 0;
   int64_t chunk = 0;  // tiles per chunk: V and M hold [positions][chunk][channels]
 
@@ -318,7 +324,8 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int6
     throw Error("winograd_kernel: no " + std::to_string(mh) + "x" + std::to_string(mw) +
                 " tile for a " + std::to_string(kh) + "x" + std::to_string(kw) + " kernel");
   }
-  const Axis ah = make_axis(mh, kh), aw = make_axis(mw, kw);
+  auto ah = std::make_shared<const Axis>(make_axis(mh, kh));
+  auto aw = std::make_shared<const Axis>(make_axis(mw, kw));
   auto wk = std::make_shared<WinogradKernel>();
   wk->kh = kh;
   wk->kw = kw;
@@ -326,14 +333,16 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int6
   wk->cout = cout;
   wk->mh = mh;
   wk->mw = mw;
-  wk->u = Tensor({ah.n * aw.n, cin, cout});
+  wk->u = Tensor({ah->n * aw->n, cin, cout});
   // U_xi = sum over kernel taps of Gh[i][a] Gw[j][b] K[a][b], accumulated in double.
-  transform_planes(ah.g, ah.n, kh, aw.g, aw.n, kw, kernel.data(), cin * cout, wk->u.data());
+  transform_planes(ah->g, ah->n, kh, aw->g, aw->n, kw, kernel.data(), cin * cout, wk->u.data());
+  wk->axis_h = std::move(ah);
+  wk->axis_w = std::move(aw);
   return wk;
 }
 
 Tensor kernel_from_winograd(const WinogradKernel& wk) {
-  const Axis ah = make_axis(wk.mh, wk.kh), aw = make_axis(wk.mw, wk.kw);
+  const Axis &ah = *wk.axis_h, &aw = *wk.axis_w;
   Tensor kernel({wk.kh, wk.kw, wk.cin, wk.cout});
   transform_planes(left_inverse(ah.g, ah.n, wk.kh), wk.kh, ah.n, left_inverse(aw.g, aw.n, wk.kw),
                    wk.kw, aw.n, wk.u.data(), wk.cin * wk.cout, kernel.data());
@@ -368,7 +377,7 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel) {
 
 Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const WinogradKernel& wk,
                                const Tensor& bias, const ConvOptions& options) {
-  Plan p{g, wk, make_axis(wk.mh, wk.kh), make_axis(wk.mw, wk.kw)};
+  Plan p{g, wk, *wk.axis_h, *wk.axis_w};
   p.positions = p.ah.n * p.aw.n;
   p.tiles_h = (g.oh + wk.mh - 1) / wk.mh;
   p.tiles_w = (g.ow + wk.mw - 1) / wk.mw;

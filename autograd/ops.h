@@ -32,10 +32,12 @@ enum class Padding { kValid, kSame };
 // conv_winograd.cpp: a stride-1 kernel transformed once for Winograd's minimal filtering
 // algorithm (Lavin & Gray, 2016), which computes a tile of mh x mw outputs with
 // (mh+kh-1)(mw+kw-1) multiplies per channel pair instead of mh*mw*kh*kw.
+struct WinogradAxis;  // one axis' transform matrices (conv_winograd.cpp)
 struct WinogradKernel {
   int64_t kh = 0, kw = 0, cin = 0, cout = 0;
   int64_t mh = 1, mw = 1;  // output tile
   Tensor u;                // [(mh+kh-1)*(mw+kw-1), cin, cout]: the transformed kernel
+  std::shared_ptr<const WinogradAxis> axis_h, axis_w;  // made with u, used by every forward
 };
 // The transform of `kernel` [kh,kw,Cin,Cout] with gaze's tile for that kernel size: 4x4 for
 // 3x3, 2x2 for 5x5, 1x4 / 4x1 for 1x3 / 3x1, 1x2 / 2x1 for 1x7 / 7x1 (kernel rows/columns

@@ -132,13 +132,6 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (keep[i]) last = std::max(last, i);
   }
-  // A folded chain runs as one op unless someone wants an output from inside it.
-  auto chain_usable = [&](const FoldedChain& chain) {
-    for (size_t k = 0; k + 1 < chain.layers.size(); ++k) {
-      if (keep[chain.layers[k]]) return false;
-    }
-    return true;
-  };
   std::vector<bool> absorbed(nodes_.size(), false);  // run as part of a folded chain
   std::vector<Var> values(nodes_.size());
   // One consumer of layer `in` has run: at the last, its output can go.
@@ -170,7 +163,7 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
         release_input(nodes_[chain.layers[0]].inbound[0]);
       }
       produced = folded_[static_cast<size_t>(chain_index)].layers.back();
-    } else if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)])) {
+    } else if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)], keep)) {
       const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
       // Without a gradient through it, a Winograd chain needs only its transformed kernel.
       const Var& in = values[e.inbound[0]];

@@ -114,6 +114,8 @@ class Model {
   std::vector<FoldedChain> folded_;
   std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
   std::vector<SiblingGroup> groups_;
+  // Whether a chain may run folded: nobody wants (keep) an output from inside it.
+  static bool chain_usable(const FoldedChain& chain, const std::vector<bool>& keep);
   // Builds groups_ from folded_ (model_siblings.cpp).
   void group_sibling_chains();
   // Whether forward() runs chain `c` (index into folded_) and its siblings as one GEMM now.

@@ -25,6 +25,13 @@ constexpr int64_t kWinogradMinOutputPixels = 16 * 16;
 
 }  // namespace
 
+bool Model::chain_usable(const FoldedChain& chain, const std::vector<bool>& keep) {
+  for (size_t k = 0; k + 1 < chain.layers.size(); ++k) {
+    if (keep[chain.layers[k]]) return false;
+  }
+  return true;
+}
+
 Tensor Model::folded_kernel(const FoldedChain& chain) const {
   if (chain.kernel.defined()) return chain.kernel;
   if (chain.options.winograd) return kernel_from_winograd(*chain.options.winograd);

@@ -79,13 +79,8 @@ bool Model::runs_as_group(size_t c, const std::vector<bool>& keep) const {
   const SiblingGroup& group = groups_[static_cast<size_t>(chain.group)];
   if (group.first != c) return false;
   // Like a single chain, a group runs merged unless an output inside one of its chains is wanted.
-  for (size_t member : group.chains) {
-    const std::vector<size_t>& layers = folded_[member].layers;
-    for (size_t k = 0; k + 1 < layers.size(); ++k) {
-      if (keep[layers[k]]) return false;
-    }
-  }
-  return true;
+  return std::all_of(group.chains.begin(), group.chains.end(),
+                     [&](size_t member) { return chain_usable(folded_[member], keep); });
 }
 
 std::vector<Var> Model::run_sibling_group(size_t c, const Var& input) const {

@@ -200,10 +200,8 @@ int cmd_cam(const Args& args) {
   p.option("model", "M", kModelOptionHelp)
       .option("labels", "FILE",
               "class names, one per line in output order, as many as the model has\n"
-              "outputs, for --class, --rating and the output; overrides "
-              "the model's own\n"
-              "names (default: those, else models/imagenet_classes.txt "
-              "for a 1000-output\n"
+              "outputs, for --class, --rating and the output; overrides the model's own\n"
+              "names (default: those, else models/imagenet_classes.txt for a 1000-output\n"
               "model, when that file exists)")
       .option("method", "NAME",
               "gradcam (default), gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
@@ -212,10 +210,8 @@ int cmd_cam(const Args& args) {
       .option("top", "K", "explain the K most probable classes (instead of --class)")
       .repeated("layer", "L",
                 "Keras layer name (default: the last layer with a spatial output, e.g. mixed10;\n"
-                "'gaze layers' lists them); several: their normalized "
-                "maps are\n"
-                "averaged into one overlay per class (each still saved "
-                "by --raw)")
+                "'gaze layers' lists them); several: their normalized maps are\n"
+                "averaged into one overlay per class (each still saved by --raw)")
       .option("score", "KIND", "logit (default: the pre-softmax score) or prob (the probability)")
       .flag("counterfactual", "negate the gradients: show what speaks against the class")
       .flag("signed", "keep negative evidence (no ReLU on the map)")
@@ -227,14 +223,12 @@ int cmd_cam(const Args& args) {
       .option("out-dir", "DIR", "folder for the panels (default: the current folder)")
       .option("raw", "FILE",
               "also save the map at layer resolution as float32 .npy (after the ReLU unless\n"
-              "--signed; before normalization); with several maps the "
-              "name gets\n"
+              "--signed; before normalization); with several maps the name gets\n"
               "_<class>_<layer> appended")
       .option(
           "rating", "SPEC",
           "the article's 0-10 rating, e.g. 'Sexy=10,Porn=10,Neutral=5,Drawing=2,Hentai=2': the\n"
-          "expected weight under the class probabilities, printed and on "
-          "the panel")
+          "expected weight under the class probabilities, printed and on the panel")
       .option(
           "score-cam-channels", "N",
           "Score-CAM: use the N channels with the largest mean activation (default 256; 0 = all)")

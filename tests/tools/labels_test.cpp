@@ -132,25 +132,21 @@ TEST(Labels, RightCountNamesTheClassesInClassifyJson) {
   write_tiny_model(model, 3);
   write_text(labels, "cat\ndog\nbird\n");
   const std::string input = write_input(dir);
-  EXPECT_EQ(classify_labels(run(
-                {"classify", "--model", model, "--labels", labels, "--top", "0", "--json", input})),
-            kNames);
+  auto names = [&] {
+    return classify_labels(
+        run({"classify", "--model", model, "--labels", labels, "--top", "0", "--json", input}));
+  };
+  EXPECT_EQ(names(), kNames);
   // CRLF line ends, no final newline, and blank lines at the end are all fine.
   write_text(labels, "cat\r\ndog\r\nbird\r\n\r\n\n");
-  EXPECT_EQ(classify_labels(run(
-                {"classify", "--model", model, "--labels", labels, "--top", "0", "--json", input})),
-            kNames);
+  EXPECT_EQ(names(), kNames);
   write_text(labels, "cat\ndog\nbird");
-  EXPECT_EQ(classify_labels(run(
-                {"classify", "--model", model, "--labels", labels, "--top", "0", "--json", input})),
-            kNames);
+  EXPECT_EQ(names(), kNames);
   // A UTF-8 byte order mark is dropped; names in any script are kept as they are.
   write_text(labels,
              "\xEF\xBB\xBF"
              "cat\ncaf\xC3\xA9\n\xF0\x9F\x90\xB1\n");
-  EXPECT_EQ(classify_labels(run(
-                {"classify", "--model", model, "--labels", labels, "--top", "0", "--json", input})),
-            (std::vector<std::string>{"cat", "caf\xC3\xA9", "\xF0\x9F\x90\xB1"}));
+  EXPECT_EQ(names(), (std::vector<std::string>{"cat", "caf\xC3\xA9", "\xF0\x9F\x90\xB1"}));
 }
 
 TEST(Labels, OverrideTheModelsStoredNames) {
