@@ -1,4 +1,5 @@
 // Conv2D and DepthwiseConv2D.
+#include "layers/config_reader.h"
 #include "layers/keras_layers.h"
 
 namespace gaze {
@@ -122,6 +123,88 @@ Shape ZeroPadding2D::build(const std::vector<Shape>& inputs) {
 LayerOutput ZeroPadding2D::forward(const std::vector<Var>& inputs) const {
   return {zero_pad2d(inputs[0], padding_.top, padding_.bottom, padding_.left, padding_.right),
           Var()};
+}
+
+// ---- Keras configs ----
+
+namespace {
+
+Window2d pool_window(const ConfigReader& r) {
+  r.require_channels_last();
+  const auto [kh, kw] = r.pair("pool_size", {2, 2});
+  const auto [sh, sw] = r.pair("strides", {kh, kw});  // Keras: strides default to pool_size
+  return {kh, kw, sh, sw, r.padding()};
+}
+
+Padding2D zero_padding(const ConfigReader& r) {
+  const nlohmann::json* p = r.find("padding");
+  if (!p) return {1, 1, 1, 1};
+  if (p->is_number_integer()) {
+    const int64_t v = p->get<int64_t>();
+    return {v, v, v, v};
+  }
+  if (p->is_array() && p->size() == 2 && (*p)[0].is_number_integer() &&
+      (*p)[1].is_number_integer()) {
+    const int64_t h = (*p)[0].get<int64_t>(), w = (*p)[1].get<int64_t>();
+    return {h, h, w, w};
+  }
+  if (p->is_array() && p->size() == 2 && (*p)[0].is_array() && (*p)[1].is_array() &&
+      (*p)[0].size() == 2 && (*p)[1].size() == 2) {
+    try {
+      return {(*p)[0][0].get<int64_t>(), (*p)[0][1].get<int64_t>(), (*p)[1][0].get<int64_t>(),
+              (*p)[1][1].get<int64_t>()};
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  r.bad("padding", "an integer, [h, w] or [[top, bottom], [left, right]]");
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& r) {
+  r.require_channels_last();
+  r.require_no_dilation();
+  if (r.integer("groups", 1) != 1) r.unsupported("groups", "other than 1");
+  Conv2DConfig c;
+  c.filters = r.integer("filters", 0);
+  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
+  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
+  c.padding = r.padding();
+  c.use_bias = r.boolean("use_bias", true);
+  c.activation = r.activation();
+  return std::make_unique<Conv2D>(name, c);
+}
+
+std::unique_ptr<Layer> make_DepthwiseConv2D(const std::string& name, const ConfigReader& r) {
+  r.require_channels_last();
+  r.require_no_dilation();
+  DepthwiseConv2DConfig c;
+  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {3, 3});
+  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
+  c.depth_multiplier = r.integer("depth_multiplier", 1);
+  c.padding = r.padding();
+  c.use_bias = r.boolean("use_bias", true);
+  c.activation = r.activation();
+  return std::make_unique<DepthwiseConv2D>(name, c);
+}
+
+std::unique_ptr<Layer> make_MaxPooling2D(const std::string& name, const ConfigReader& r) {
+  return std::make_unique<Pooling2D>(name, Pooling2D::Kind::kMax, pool_window(r));
+}
+
+std::unique_ptr<Layer> make_AveragePooling2D(const std::string& name, const ConfigReader& r) {
+  return std::make_unique<Pooling2D>(name, Pooling2D::Kind::kAverage, pool_window(r));
+}
+
+std::unique_ptr<Layer> make_GlobalAveragePooling2D(const std::string& name, const ConfigReader& r) {
+  r.require_channels_last();
+  if (r.boolean("keepdims", false)) r.unsupported("keepdims", "true");
+  return std::make_unique<GlobalAveragePooling2D>(name);
+}
+
+std::unique_ptr<Layer> make_ZeroPadding2D(const std::string& name, const ConfigReader& r) {
+  r.require_channels_last();
+  return std::make_unique<ZeroPadding2D>(name, zero_padding(r));
 }
 
 }  // namespace gaze

@@ -1,6 +1,7 @@
 // InputLayer, Dense, BatchNormalization, activations, merges and the shape-only layers.
 #include <algorithm>
 
+#include "layers/config_reader.h"
 #include "layers/keras_layers.h"
 
 namespace gaze {
@@ -142,6 +143,80 @@ Shape Dropout::build(const std::vector<Shape>& inputs) {
 
 LayerOutput Dropout::forward(const std::vector<Var>& inputs) const {
   return {dropout(inputs[0]), Var()};
+}
+
+// ---- Keras configs ----
+
+namespace {
+
+// The batch input shape: Keras 2 `batch_input_shape`, Keras 3 `batch_shape`.
+Shape input_shape(const ConfigReader& r) {
+  const nlohmann::json* s = r.find("batch_input_shape");
+  if (!s) s = r.find("batch_shape");
+  if (!s || !s->is_array()) r.bad("batch_input_shape", "a list like [null, 299, 299, 3]");
+  Shape shape;
+  for (const nlohmann::json& d : *s) {
+    if (d.is_null())
+      shape.push_back(-1);
+    else if (d.is_number_integer())
+      shape.push_back(d.get<int64_t>());
+    else
+      r.bad("batch_input_shape", "a list of integers and nulls");
+  }
+  return shape;
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> make_InputLayer(const std::string& name, const ConfigReader& r) {
+  return std::make_unique<InputLayer>(name, input_shape(r));
+}
+
+std::unique_ptr<Layer> make_BatchNormalization(const std::string& name, const ConfigReader& r) {
+  r.require_channel_axis();
+  BatchNormalizationConfig c;
+  c.epsilon = static_cast<float>(r.number("epsilon", 1e-3));
+  c.center = r.boolean("center", true);
+  c.scale = r.boolean("scale", true);
+  return std::make_unique<BatchNormalization>(name, c);
+}
+
+std::unique_ptr<Layer> make_Activation(const std::string& name, const ConfigReader& r) {
+  return std::make_unique<ActivationLayer>(name, r.activation());
+}
+
+std::unique_ptr<Layer> make_ReLU(const std::string& name, const ConfigReader& r) {
+  if (r.number("negative_slope", 0.0) != 0.0) r.unsupported("negative_slope", "other than 0");
+  if (r.number("threshold", 0.0) != 0.0) r.unsupported("threshold", "other than 0");
+  std::optional<float> max_value;
+  if (r.find("max_value")) max_value = static_cast<float>(r.number("max_value", 0.0));
+  return std::make_unique<ReLU>(name, max_value);
+}
+
+std::unique_ptr<Layer> make_Dense(const std::string& name, const ConfigReader& r) {
+  DenseConfig c;
+  c.units = r.integer("units", 0);
+  c.use_bias = r.boolean("use_bias", true);
+  c.activation = r.activation();
+  return std::make_unique<Dense>(name, c);
+}
+
+std::unique_ptr<Layer> make_Concatenate(const std::string& name, const ConfigReader& r) {
+  r.require_channel_axis();
+  return std::make_unique<Concatenate>(name);
+}
+
+std::unique_ptr<Layer> make_Add(const std::string& name, const ConfigReader&) {
+  return std::make_unique<Add>(name);
+}
+
+std::unique_ptr<Layer> make_Flatten(const std::string& name, const ConfigReader& r) {
+  r.require_channels_last();
+  return std::make_unique<Flatten>(name);
+}
+
+std::unique_ptr<Layer> make_Dropout(const std::string& name, const ConfigReader&) {
+  return std::make_unique<Dropout>(name);
 }
 
 }  // namespace gaze

@@ -1,0 +1,43 @@
+// Reads a Keras layer's config fields, turning type mismatches and unsupported values into
+// Errors that name the layer and the field. Every layer's factory takes one (registry.cpp).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "layers/layer.h"
+
+namespace gaze {
+
+class ConfigReader {
+ public:
+  using json = nlohmann::json;
+  ConfigReader(const std::string& name, const json& config) : name_(name), config_(config) {}
+
+  const std::string& layer_name() const { return name_; }
+  const json& config() const { return config_; }
+  // The field, or nullptr when it is absent or null.
+  const json* find(const char* key) const;
+  int64_t integer(const char* key, int64_t fallback) const;
+  double number(const char* key, double fallback) const;
+  bool boolean(const char* key, bool fallback) const;
+  std::string string(const char* key, const std::string& fallback) const;
+  // A pair such as kernel_size: [h, w] or a single integer for both.
+  std::pair<int64_t, int64_t> pair(const char* key, std::pair<int64_t, int64_t> fallback) const;
+  Padding padding() const;
+  // The `activation` field (default linear), from the activation table.
+  Activation activation() const;
+  // Layers gaze runs only in channels-last layout.
+  void require_channels_last() const;
+  void require_no_dilation() const;
+  void require_channel_axis() const;
+  [[noreturn]] void bad(const char* key, const char* expected) const;
+  [[noreturn]] void unsupported(const char* key, const std::string& what) const;
+
+ private:
+  const std::string& name_;
+  const json& config_;
+};
+
+}  // namespace gaze
