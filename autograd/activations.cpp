@@ -1,4 +1,4 @@
-// Element-wise activations and softmax.
+// relu, sigmoid (entries of the activation table) and softmax.
 #include <algorithm>
 #include <cmath>
 
@@ -9,43 +9,11 @@ namespace gaze {
 
 Var relu(const Var& x, float max_value) {
   if (!(max_value > 0.0f)) throw Error("relu: max_value must be positive");
-  const Tensor& xv = x.value();
-  Tensor out(xv.shape());
-  const float* xi = xv.data();
-  float* o = out.data();
-#pragma omp parallel for
-  for (int64_t i = 0; i < xv.size(); ++i) o[i] = std::min(std::max(xi[i], 0.0f), max_value);
-  return make_result(std::move(out), "relu", {x},
-                     [max_value](Node& self, const BackwardOptions& opt) {
-                       self.inputs[0]->accumulate_grad(
-                           relu_backward(self.value, self.grad, max_value, opt.relu_rule));
-                     });
-}
-
-Tensor relu_backward(const Tensor& y, const Tensor& dy, float max_value, ReluRule rule) {
-  // The output tells where the input was inside (0, max_value): the derivative is 1 there.
-  Tensor dx(dy.shape());
-  const bool guided = rule == ReluRule::kGuided;
-  const float* yv = y.data();
-  const float* dyv = dy.data();
-  for (int64_t i = 0; i < dx.size(); ++i) {
-    const bool pass = yv[i] > 0.0f && yv[i] < max_value && (!guided || dyv[i] > 0.0f);
-    dx.data()[i] = pass ? dyv[i] : 0.0f;
-  }
-  return dx;
+  return activation(x, {.kind = ActivationKind::kRelu, .max_value = max_value});
 }
 
 Var sigmoid(const Var& x) {
-  const Tensor& xv = x.value();
-  Tensor out(xv.shape());
-  for (int64_t i = 0; i < xv.size(); ++i) out.data()[i] = 1.0f / (1.0f + std::exp(-xv.data()[i]));
-  return make_result(std::move(out), "sigmoid", {x}, [](Node& self, const BackwardOptions&) {
-    const float* y = self.value.data();
-    Tensor dx(self.grad.shape());
-    for (int64_t i = 0; i < dx.size(); ++i)
-      dx.data()[i] = self.grad.data()[i] * y[i] * (1.0f - y[i]);
-    self.inputs[0]->accumulate_grad(std::move(dx));
-  });
+  return activation(x, {.kind = ActivationKind::kSigmoid});
 }
 
 Var softmax(const Var& x) {

@@ -59,25 +59,6 @@ void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
   }
 }
 
-// The epilogue, one parallel pass over the GEMM's output rows [rows, cout] while they are
-// fresh: + bias, then min(max(v, 0), max) when a ReLU is fused.
-void epilogue(float* out, int64_t rows, int64_t cout, const Tensor& bias,
-              const ConvOptions& options) {
-  if (!bias.defined() && !options.relu) return;
-  const float* b = bias.defined() ? bias.data() : nullptr;
-  const float max = options.relu ? options.relu_max : 0.0f;
-#pragma omp parallel for
-  for (int64_t r = 0; r < rows; ++r) {
-    float* v = out + r * cout;
-    if (b) {
-      for (int64_t j = 0; j < cout; ++j) v[j] += b[j];
-    }
-    if (options.relu) {
-      for (int64_t j = 0; j < cout; ++j) v[j] = std::min(std::max(v[j], 0.0f), max);
-    }
-  }
-}
-
 constexpr int64_t kColumnFloats = int64_t{512} << 10;  // 2 MiB of im2col columns per chunk
 
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
@@ -88,7 +69,7 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   if (is_pointwise(g)) {
     gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
          kernel.data(), cout, 0.0f, out.data(), cout);
-    epilogue(out.data(), g.n * g.h * g.w, cout, bias, options);
+    epilogue_rows(out.data(), g.n * g.h * g.w, cout, options, bias);
     return out;
   }
   // Output pixels in chunks whose columns (about 2 MiB) stay in cache between im2col writing
@@ -108,7 +89,7 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
       float* o = out.data() + (n * pixels + first) * cout;
       gemm(Transpose::kNo, Transpose::kNo, count, cout, k, 1.0f, cols, k, kernel.data(), cout, 0.0f,
            o, cout);
-      epilogue(o, count, cout, bias, options);
+      epilogue_rows(o, count, cout, options, bias);
     }
   }
   return out;
@@ -173,6 +154,14 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   if (!kernel.defined() && (!wk || x.requires_grad())) {
     throw Error("conv2d: no kernel (only a Winograd transform, and only without gradients)");
   }
+  const bool needs_gradient = x.requires_grad() || (kernel.defined() && kernel.requires_grad()) ||
+                              (bias.defined() && bias.requires_grad());
+  if (!fuses_activation(options, needs_gradient)) {
+    // The activation's backward needs its input: keep the products as their own node.
+    ConvOptions linear = options;
+    linear.activation = {};
+    return activation(conv2d(x, kernel, bias, linear), options.activation);
+  }
   const Shape ks = kernel.defined() ? kernel.shape() : Shape{wk->kh, wk->kw, wk->cin, wk->cout};
   if (ks.size() != 4) throw Error("conv2d: kernel must be [kh, kw, in, out], got " + to_string(ks));
   const ConvGeometry g = conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h,
@@ -184,6 +173,10 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   if (bias.defined() && bias.shape() != Shape{ks[3]}) {
     throw Error("conv2d: bias must be [" + std::to_string(ks[3]) + "], got " +
                 to_string(bias.shape()));
+  }
+  if (options.scale.defined() && options.scale.shape() != Shape{ks[3]}) {
+    throw Error("conv2d: scale must be [" + std::to_string(ks[3]) + "], got " +
+                to_string(options.scale.shape()));
   }
   const Tensor b = bias.defined() ? bias.value() : Tensor();
   Tensor out;
@@ -201,17 +194,21 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   Tensor x_saved = kernel.defined() && kernel.requires_grad() ? x.value() : Tensor();
   ConvOptions saved = options;
   saved.workspace = nullptr;  // backward allocates its own; the workspace may be gone by then
+  saved.winograd = nullptr;   // backward never uses it
+  const std::string op = is_linear(options.activation)
+                             ? std::string("conv2d")
+                             : "conv2d_" + activation_name(options.activation);
   return make_result(
-      std::move(out), options.relu ? "conv2d_relu" : "conv2d", {x, kernel, bias},
+      std::move(out), op, {x, kernel, bias},
       [g, k_saved, x_saved, options = saved](Node& self, const BackwardOptions& backward_options) {
-        // Through the fused ReLU first, with the same rule as the relu op.
-        const Tensor dy = options.relu ? relu_backward(self.value, self.grad, options.relu_max,
-                                                       backward_options.relu_rule)
-                                       : self.grad;
+        // Through the fused activation and scale first, with the same rule as the activation op.
+        Tensor d_bias;
+        const Tensor dy =
+            epilogue_backward(self.value, self.grad, options, backward_options.relu_rule, &d_bias);
         if (auto& dx = self.inputs[0]) dx->accumulate_grad(conv2d_input_grad(g, dy, k_saved));
         if (auto& dk = self.inputs[1])
           dk->accumulate_grad(conv2d_kernel_grad(g, dy, x_saved, dk->value.shape()));
-        if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(dy));
+        if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(d_bias));
       });
 }
 

@@ -272,13 +272,13 @@ void transform_input(const Plan& p, const float* x, int64_t t, int64_t first, fl
   }
 }
 
-// The outputs of tile t from M[xi][t - first][k], with the bias and ReLU epilogue.
+// The outputs of tile t from M[xi][t - first][k], with the epilogue (scale, bias, activation).
 void transform_output(const Plan& p, const float* mm, int64_t t, int64_t first, const float* bias,
-                      const ConvOptions& options, float* out, float* tmp, float* y) {
+                      const float* scale, const ConvOptions& options, float* out, float* tmp,
+                      float* y) {
   const ConvGeometry& g = p.g;
   const int64_t nw = p.aw.n, cout = p.wk.cout;
   const int64_t xi_stride = p.chunk * cout;
-  const float hi = options.relu ? options.relu_max : 0.0f;
   int64_t img = 0, oy0 = 0, ox0 = 0;
   p.tile(t, &img, &oy0, &ox0);
   const int64_t rows = std::min(p.wk.mh, g.oh - oy0), cols = std::min(p.wk.mw, g.ow - ox0);
@@ -292,12 +292,8 @@ void transform_output(const Plan& p, const float* mm, int64_t t, int64_t first, 
       }
       for (int64_t j = 0; j < cols; ++j) {
         combine(p.aw.at[static_cast<size_t>(j)], tmp, kb, kb, y);
-        if (bias) {
-          for (int64_t k = 0; k < kb; ++k) y[k] += bias[k0 + k];
-        }
-        if (options.relu) {
-          for (int64_t k = 0; k < kb; ++k) y[k] = std::min(std::max(y[k], 0.0f), hi);
-        }
+        epilogue_row(y, kb, scale ? scale + k0 : nullptr, bias ? bias + k0 : nullptr,
+                     options.activation);
         std::copy_n(y, kb, out + ((img * g.oh + oy0 + i) * g.ow + ox0 + j) * cout + k0);
       }
     }
@@ -412,7 +408,9 @@ Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const Win
       }
 #pragma omp for schedule(static)
       for (int64_t t = first; t < last; ++t) {
-        transform_output(p, mm, t, first, b, options, out.data(), tmp.data(), d.data());
+        transform_output(p, mm, t, first, b,
+                         options.scale.defined() ? options.scale.data() : nullptr, options,
+                         out.data(), tmp.data(), d.data());
       }
     }
   }

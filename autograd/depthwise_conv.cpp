@@ -10,21 +10,19 @@ namespace gaze {
 namespace {
 
 Tensor depthwise_forward(const ConvGeometry& g, int64_t mult, const Tensor& x, const Tensor& kernel,
-                         const Tensor& bias) {
+                         const Tensor& bias, const ConvOptions& options) {
   const int64_t cout = g.c * mult;
   Tensor out({g.n, g.oh, g.ow, cout});
   const float* xd = x.data();
   const float* kd = kernel.data();
+  const float* scale = options.scale.defined() ? options.scale.data() : nullptr;
+  const float* b = bias.defined() ? bias.data() : nullptr;
 #pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
         float* o = out.data() + ((n * g.oh + oy) * g.ow + ox) * cout;
-        if (bias.defined()) {
-          std::copy(bias.data(), bias.data() + cout, o);
-        } else {
-          std::fill(o, o + cout, 0.0f);
-        }
+        std::fill(o, o + cout, 0.0f);
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = g.in_y(oy, ky);
           if (iy < 0 || iy >= g.h) continue;
@@ -36,6 +34,7 @@ Tensor depthwise_forward(const ConvGeometry& g, int64_t mult, const Tensor& x, c
             for (int64_t j = 0; j < cout; ++j) o[j] += xi[j / mult] * ki[j];
           }
         }
+        epilogue_row(o, cout, scale, b, options.activation);
       }
     }
   }
@@ -88,21 +87,38 @@ Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const Con
     throw Error("depthwise_conv2d: bias must be [" + std::to_string(g.c * mult) + "], got " +
                 to_string(bias.shape()));
   }
+  if (options.scale.defined() && options.scale.shape() != Shape{g.c * mult}) {
+    throw Error("depthwise_conv2d: scale must be [" + std::to_string(g.c * mult) + "], got " +
+                to_string(options.scale.shape()));
+  }
+  const bool needs_gradient =
+      x.requires_grad() || kernel.requires_grad() || (bias.defined() && bias.requires_grad());
+  if (!fuses_activation(options, needs_gradient)) {
+    ConvOptions linear = options;
+    linear.activation = {};
+    return activation(depthwise_conv2d(x, kernel, bias, linear), options.activation);
+  }
   Tensor out = depthwise_forward(g, mult, x.value(), kernel.value(),
-                                 bias.defined() ? bias.value() : Tensor());
+                                 bias.defined() ? bias.value() : Tensor(), options);
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
   Tensor x_saved = kernel.requires_grad() ? x.value() : Tensor();
-  return make_result(std::move(out), "depthwise_conv2d", {x, kernel, bias},
-                     [g, mult, k_saved, x_saved](Node& self, const BackwardOptions&) {
-                       const auto& in = self.inputs;
-                       Tensor dx = in[0] ? Tensor::zeros(in[0]->value.shape()) : Tensor();
-                       Tensor dk = in[1] ? Tensor::zeros(in[1]->value.shape()) : Tensor();
-                       depthwise_backward(g, mult, self.grad, x_saved, k_saved,
-                                          in[0] ? &dx : nullptr, in[1] ? &dk : nullptr);
-                       if (in[0]) in[0]->accumulate_grad(std::move(dx));
-                       if (in[1]) in[1]->accumulate_grad(std::move(dk));
-                       if (in[2]) in[2]->accumulate_grad(channel_sums(self.grad));
-                     });
+  ConvOptions saved = options;
+  saved.workspace = nullptr;
+  saved.winograd = nullptr;
+  return make_result(
+      std::move(out), "depthwise_conv2d", {x, kernel, bias},
+      [g, mult, k_saved, x_saved, options = saved](Node& self, const BackwardOptions& bo) {
+        const auto& in = self.inputs;
+        Tensor d_bias;
+        const Tensor dy = epilogue_backward(self.value, self.grad, options, bo.relu_rule, &d_bias);
+        Tensor dx = in[0] ? Tensor::zeros(in[0]->value.shape()) : Tensor();
+        Tensor dk = in[1] ? Tensor::zeros(in[1]->value.shape()) : Tensor();
+        depthwise_backward(g, mult, dy, x_saved, k_saved, in[0] ? &dx : nullptr,
+                           in[1] ? &dk : nullptr);
+        if (in[0]) in[0]->accumulate_grad(std::move(dx));
+        if (in[1]) in[1]->accumulate_grad(std::move(dk));
+        if (in[2]) in[2]->accumulate_grad(channel_sums(d_bias));
+      });
 }
 
 }  // namespace gaze

@@ -31,9 +31,21 @@ inline ConvGeometry conv_geometry(const std::string& op, const Shape& x, int64_t
 Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const WinogradKernel& wk,
                                const Tensor& bias, const ConvOptions& options);
 
-// d loss / d x of y = min(max(x, 0), max_value), from y and dy: 1 where y is inside
-// (0, max_value); under the guided rule only positive dy pass (activations.cpp).
-Tensor relu_backward(const Tensor& y, const Tensor& dy, float max_value, ReluRule rule);
+// A convolution's epilogue on one row of `count` outputs (channels c0 .. c0 + count - 1):
+// v = activation(v * scale + bias), scale and bias offset to c0 (either may be null).
+void epilogue_row(float* v, int64_t count, const float* scale, const float* bias,
+                  const Activation& activation);
+// The epilogue over rows [rows, cout], in parallel.
+void epilogue_rows(float* out, int64_t rows, int64_t cout, const ConvOptions& options,
+                   const Tensor& bias);
+// Whether a convolution can run its activation inside the op: always without gradients, and
+// with them when the activation's backward can work from the output alone. Otherwise the op
+// runs with a linear epilogue and applies the activation as its own op.
+bool fuses_activation(const ConvOptions& options, bool needs_gradient);
+// The gradient at the convolution's products, from the gradient at its output y: through the
+// fused activation (from y) and the scale.
+Tensor epilogue_backward(const Tensor& y, const Tensor& dy, const ConvOptions& options,
+                         ReluRule rule, Tensor* d_bias_input);
 
 // Sum of t over every axis but the last: the gradient of a per-channel bias.
 Tensor channel_sums(const Tensor& t);

@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "autograd/activation.h"
 #include "autograd/var.h"
 #include "tensor/workspace.h"
 
@@ -50,16 +51,18 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int6
 // column rank): equal to it up to float rounding. Lets a caller keep only the transform.
 Tensor kernel_from_winograd(const WinogradKernel& wk);
 
-// Strides and padding of a convolution (its kernel size comes from the kernel tensor), and an
-// optional fused ReLU epilogue, min(max(y, 0), relu_max), applied while the output is in cache.
+// Strides and padding of a convolution (its kernel size comes from the kernel tensor), and its
+// epilogue, applied to each output while it is in cache: y = activation(conv * scale + bias),
+// with `scale` per output channel (a folded BatchNormalization's gamma / sqrt(var + eps); none
+// when undefined) and any elementwise activation of the table (autograd/activation.h).
 // With `winograd` (the transform of this very kernel) a stride-1 convolution's forward runs
 // Winograd's algorithm; its backward, and every other case, run the im2col + GEMM path. The
 // kernel Var may then be undefined as long as x needs no gradient.
 struct ConvOptions {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::kValid;
-  bool relu = false;
-  float relu_max = std::numeric_limits<float>::infinity();
+  Activation activation = {};
+  Tensor scale = {};
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
   // Where the forward's scratch buffers come from; allocated per call when null.
   Workspace* workspace = nullptr;
@@ -93,7 +96,7 @@ Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const Con
 Var batch_norm(const Var& x, const Var& mean, const Var& variance, const Var& gamma,
                const Var& beta, float epsilon);
 
-// activations.cpp
+// activations.cpp (every other activation: activation() in autograd/activation.h)
 // min(max(x, 0), max_value): relu (max_value = inf) and relu6 (max_value = 6).
 Var relu(const Var& x, float max_value = std::numeric_limits<float>::infinity());
 Var sigmoid(const Var& x);

@@ -56,7 +56,7 @@ Padding ConfigReader::padding() const {
 
 Activation ConfigReader::activation() const {
   try {
-    return parse_activation(string("activation", "linear"));
+    return parse_activation(string("activation", "linear"), keras_major_);
   } catch (const Error& e) {
     unsupported("activation", e.what());
   }

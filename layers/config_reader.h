@@ -13,7 +13,9 @@ namespace gaze {
 class ConfigReader {
  public:
   using json = nlohmann::json;
-  ConfigReader(const std::string& name, const json& config) : name_(name), config_(config) {}
+  // `keras_major`: the Keras version that wrote the config (some semantics changed in Keras 3).
+  ConfigReader(const std::string& name, const json& config, int keras_major = 2)
+      : name_(name), config_(config), keras_major_(keras_major) {}
 
   const std::string& layer_name() const { return name_; }
   const json& config() const { return config_; }
@@ -38,6 +40,7 @@ class ConfigReader {
  private:
   const std::string& name_;
   const json& config_;
+  int keras_major_;
 };
 
 }  // namespace gaze

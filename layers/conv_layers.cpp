@@ -39,10 +39,10 @@ Shape Conv2D::build(const std::vector<Shape>& inputs) {
 }
 
 LayerOutput Conv2D::forward(const std::vector<Var>& inputs) const {
-  const Var y = conv2d(inputs[0], param("kernel"), param("bias"),
-                       {config_.stride_h, config_.stride_w, config_.padding});
-  if (config_.activation == Activation::kLinear) return {y, Var()};
-  return {apply_activation(config_.activation, y), y};
+  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
+  const Var y = conv2d(inputs[0], param("kernel"), param("bias"), options);
+  return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
 }
 
 DepthwiseConv2D::DepthwiseConv2D(std::string name, DepthwiseConv2DConfig config)
@@ -66,10 +66,10 @@ Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
 }
 
 LayerOutput DepthwiseConv2D::forward(const std::vector<Var>& inputs) const {
-  const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"),
-                                 {config_.stride_h, config_.stride_w, config_.padding});
-  if (config_.activation == Activation::kLinear) return {y, Var()};
-  return {apply_activation(config_.activation, y), y};
+  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
+  const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"), options);
+  return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
 }
 
 Pooling2D::Pooling2D(std::string name, Kind kind, Window2d window)

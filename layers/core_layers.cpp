@@ -39,9 +39,7 @@ Shape Dense::build(const std::vector<Shape>& inputs) {
 }
 
 LayerOutput Dense::forward(const std::vector<Var>& inputs) const {
-  const Var y = dense(inputs[0], param("kernel"), param("bias"));
-  if (config_.activation == Activation::kLinear) return {y, Var()};
-  return {apply_activation(config_.activation, y), y};
+  return activate(dense(inputs[0], param("kernel"), param("bias")), config_.activation);
 }
 
 BatchNormalization::BatchNormalization(std::string name, BatchNormalizationConfig config)
@@ -63,35 +61,6 @@ LayerOutput BatchNormalization::forward(const std::vector<Var>& inputs) const {
   return {batch_norm(inputs[0], param("moving_mean"), param("moving_variance"), param("gamma"),
                      param("beta"), config_.epsilon),
           Var()};
-}
-
-ActivationLayer::ActivationLayer(std::string name, Activation activation)
-    : Layer(std::move(name)), activation_(activation) {}
-
-Shape ActivationLayer::build(const std::vector<Shape>& inputs) {
-  expect_inputs(inputs, 1);
-  return inputs[0];
-}
-
-LayerOutput ActivationLayer::forward(const std::vector<Var>& inputs) const {
-  if (activation_ == Activation::kLinear || activation_ == Activation::kRelu) {
-    return {apply_activation(activation_, inputs[0]), Var()};
-  }
-  return {apply_activation(activation_, inputs[0]), inputs[0]};  // softmax/sigmoid: keep the score
-}
-
-ReLU::ReLU(std::string name, std::optional<float> max_value)
-    : Layer(std::move(name)), max_value_(max_value) {
-  if (max_value_ && !(*max_value_ > 0.0f)) fail("max_value must be positive");
-}
-
-Shape ReLU::build(const std::vector<Shape>& inputs) {
-  expect_inputs(inputs, 1);
-  return inputs[0];
-}
-
-LayerOutput ReLU::forward(const std::vector<Var>& inputs) const {
-  return {max_value_ ? relu(inputs[0], *max_value_) : relu(inputs[0]), Var()};
 }
 
 Shape Concatenate::build(const std::vector<Shape>& inputs) {
@@ -179,18 +148,6 @@ std::unique_ptr<Layer> make_BatchNormalization(const std::string& name, const Co
   c.center = r.boolean("center", true);
   c.scale = r.boolean("scale", true);
   return std::make_unique<BatchNormalization>(name, c);
-}
-
-std::unique_ptr<Layer> make_Activation(const std::string& name, const ConfigReader& r) {
-  return std::make_unique<ActivationLayer>(name, r.activation());
-}
-
-std::unique_ptr<Layer> make_ReLU(const std::string& name, const ConfigReader& r) {
-  if (r.number("negative_slope", 0.0) != 0.0) r.unsupported("negative_slope", "other than 0");
-  if (r.number("threshold", 0.0) != 0.0) r.unsupported("threshold", "other than 0");
-  std::optional<float> max_value;
-  if (r.find("max_value")) max_value = static_cast<float>(r.number("max_value", 0.0));
-  return std::make_unique<ReLU>(name, max_value);
 }
 
 std::unique_ptr<Layer> make_Dense(const std::string& name, const ConfigReader& r) {

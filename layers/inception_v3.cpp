@@ -30,7 +30,7 @@ class InceptionBuilder {
     const std::string c = add<Conv2D>("conv2d", {x}, conv);
     const std::string b = add<BatchNormalization>("batch_normalization", {c},
                                                   BatchNormalizationConfig{1e-3f, true, false});
-    return add<ActivationLayer>("activation", {b}, Activation::kRelu);
+    return add<ActivationLayer>("activation", {b}, Activation{ActivationKind::kRelu});
   }
 
   std::string max_pool(const std::string& x) {  // 3x3, stride 2, valid
@@ -147,9 +147,10 @@ Model inception_v3(const InceptionV3Options& options) {
 
   if (options.include_top) {
     b.model.add(std::make_unique<GlobalAveragePooling2D>("avg_pool"), {x});
-    b.model.add(std::make_unique<Dense>("predictions",
-                                        DenseConfig{options.classes, true, Activation::kSoftmax}),
-                {"avg_pool"});
+    b.model.add(
+        std::make_unique<Dense>("predictions", DenseConfig{options.classes, true,
+                                                           Activation{ActivationKind::kSoftmax}}),
+        {"avg_pool"});
   }
   return std::move(b.model);
 }

@@ -26,7 +26,7 @@ struct Conv2DConfig {
   int64_t stride_h = 1, stride_w = 1;
   Padding padding = Padding::kValid;
   bool use_bias = true;
-  Activation activation = Activation::kLinear;
+  Activation activation = {};
 };
 
 class Conv2D : public Layer {
@@ -47,7 +47,7 @@ struct DepthwiseConv2DConfig {
   int64_t depth_multiplier = 1;
   Padding padding = Padding::kValid;
   bool use_bias = true;
-  Activation activation = Activation::kLinear;
+  Activation activation = {};
 };
 
 class DepthwiseConv2D : public Layer {
@@ -56,6 +56,7 @@ class DepthwiseConv2D : public Layer {
   const char* class_name() const override { return "DepthwiseConv2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  const DepthwiseConv2DConfig& config() const { return config_; }
 
  private:
   DepthwiseConv2DConfig config_;
@@ -79,28 +80,20 @@ class BatchNormalization : public Layer {
   BatchNormalizationConfig config_;
 };
 
-class ActivationLayer : public Layer {  // Keras "Activation"
+// Keras "Activation", and the activation layers ReLU, LeakyReLU, ELU and Softmax
+// (activation_layers.cpp): one activation of the table applied to one input.
+class ActivationLayer : public Layer {
  public:
-  ActivationLayer(std::string name, Activation activation);
-  const char* class_name() const override { return "Activation"; }
+  ActivationLayer(std::string name, Activation activation, const char* keras_class = "Activation");
+  const char* class_name() const override { return class_name_; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
-  Activation activation() const { return activation_; }
+  const Activation& activation() const { return activation_; }
+  const Activation* elementwise_activation() const override;
 
  private:
   Activation activation_;
-};
-
-class ReLU : public Layer {  // Keras "ReLU": relu with an optional cap (ReLU6)
- public:
-  ReLU(std::string name, std::optional<float> max_value);
-  const char* class_name() const override { return "ReLU"; }
-  Shape build(const std::vector<Shape>& inputs) override;
-  LayerOutput forward(const std::vector<Var>& inputs) const override;
-  std::optional<float> max_value() const { return max_value_; }
-
- private:
-  std::optional<float> max_value_;
+  const char* class_name_;
 };
 
 class Pooling2D : public Layer {  // Keras "MaxPooling2D" and "AveragePooling2D"
@@ -127,7 +120,7 @@ class GlobalAveragePooling2D : public Layer {
 struct DenseConfig {
   int64_t units = 0;
   bool use_bias = true;
-  Activation activation = Activation::kLinear;
+  Activation activation = {};
 };
 
 class Dense : public Layer {

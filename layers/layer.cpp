@@ -2,27 +2,9 @@
 
 namespace gaze {
 
-Activation parse_activation(const std::string& keras_name) {
-  if (keras_name == "linear") return Activation::kLinear;
-  if (keras_name == "relu") return Activation::kRelu;
-  if (keras_name == "sigmoid") return Activation::kSigmoid;
-  if (keras_name == "softmax") return Activation::kSoftmax;
-  throw Error("unsupported activation '" + keras_name +
-              "' (supported: linear, relu, sigmoid, softmax)");
-}
-
-Var apply_activation(Activation a, const Var& x) {
-  switch (a) {
-    case Activation::kLinear:
-      return x;
-    case Activation::kRelu:
-      return relu(x);
-    case Activation::kSigmoid:
-      return sigmoid(x);
-    case Activation::kSoftmax:
-      return softmax(x);
-  }
-  return x;
+LayerOutput activate(const Var& y, const Activation& activation) {
+  if (is_linear(activation)) return {y, Var()};
+  return {gaze::activation(y, activation), is_class_score_activation(activation) ? y : Var()};
 }
 
 int64_t Layer::parameter_count() const {

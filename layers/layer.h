@@ -6,9 +6,10 @@
 //    weight slots (in Keras order, with the shapes Keras would give them) and returns the output
 //    shape. Batch dimensions are -1 ("None").
 //  - forward() maps input Vars to an output Var using the ops of autograd/ops.h; layers with a
-//  fused
-//    activation (Conv2D, Dense, ...) also return the value before it, so Grad-CAM can take the
-//    pre-softmax score.
+//    class-score activation (softmax, sigmoid) also return the value before it, so Grad-CAM can
+//    take the pre-softmax score.
+//  - A layer never changes once its weights are loaded: speed-ups that derive other kernels
+//    (folding, Winograd, merged GEMMs) live in the model's compiled plan (layers/plan.h).
 //  - Parameters never require gradients: gaze explains, it does not train.
 #pragma once
 
@@ -16,14 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "autograd/activation.h"
 #include "autograd/ops.h"
 
 namespace gaze {
 
-// A fused activation, as Keras' `activation` config field names it.
-enum class Activation { kLinear, kRelu, kSigmoid, kSoftmax };
-Activation parse_activation(const std::string& keras_name);  // throws Error on unknown names
-Var apply_activation(Activation a, const Var& x);
+// A layer's products `y` through its `activation=` (the activation table, autograd/activation.h).
+// The value before a class-score activation (softmax, sigmoid) is kept as the pre-activation.
+struct LayerOutput;
+LayerOutput activate(const Var& y, const Activation& activation);
 
 // One parameter slot: Keras' short name ("kernel", "bias", "gamma", "beta", "moving_mean",
 // "moving_variance", "depthwise_kernel"), the shape it must have, and its value once loaded.
@@ -51,6 +53,9 @@ class Layer {
   virtual Shape build(const std::vector<Shape>& input_shapes) = 0;
   // Runs the layer; every weight must have a value (Model checks before running).
   virtual LayerOutput forward(const std::vector<Var>& inputs) const = 0;
+  // For layers that are nothing but an elementwise activation of their one input (Activation,
+  // ReLU, LeakyReLU, ...): that activation, which a plan may fuse into the convolution before.
+  virtual const Activation* elementwise_activation() const { return nullptr; }
 
   std::vector<Weight>& weights() { return weights_; }
   const std::vector<Weight>& weights() const { return weights_; }

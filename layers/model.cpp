@@ -28,6 +28,7 @@ const Shape& Model::add(std::unique_ptr<Layer> layer, const std::vector<std::str
     e.inbound.push_back(it->second);
     shapes.push_back(nodes_[it->second].output_shape);
   }
+  invalidate();
   e.output_shape = layer->build(shapes);
   e.layer = std::move(layer);
   by_name_[name] = nodes_.size();
@@ -36,6 +37,7 @@ const Shape& Model::add(std::unique_ptr<Layer> layer, const std::vector<std::str
 }
 
 void Model::set_output(const std::string& name) {
+  invalidate();
   output_ = index_of(name);
 }
 
@@ -92,15 +94,96 @@ std::vector<size_t> Model::keras_order() const {
 }
 
 void Model::check_weights_loaded() const {
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    const Entry& e = nodes_[i];
-    const bool folded = i < folded_at_.size() && folded_at_[i] >= 0;
+  for (const Entry& e : nodes_) {
     for (const Weight& w : e.layer->weights()) {
-      if (!w.value.defined() && !(folded && w.name == "kernel")) {
+      if (!w.value.defined()) {
         throw Error("layer '" + e.layer->name() + "': weight '" + w.name + "' was not loaded");
       }
     }
   }
+}
+
+void Model::use_winograd(bool on) {
+  winograd_ = on;
+  invalidate();
+}
+
+const Fusion& Model::fusion() const {
+  if (!fusion_) fusion_ = std::make_unique<const Fusion>(fuse(*this, winograd_));
+  return *fusion_;
+}
+
+const Plan& Model::plan_for(const std::vector<bool>& keep) const {
+  auto it = plans_.find(keep);
+  if (it == plans_.end()) it = plans_.emplace(keep, compile_plan(*this, fusion(), keep)).first;
+  return it->second;
+}
+
+std::vector<std::string> Model::winograd_layers() const {
+  std::vector<std::string> names;
+  for (const FusedConv& fc : fusion().convs) {
+    if (fc.options.winograd) names.push_back(nodes_[fc.layers[0]].layer->name());
+  }
+  return names;
+}
+
+std::vector<std::vector<std::string>> Model::sibling_groups() const {
+  std::vector<std::vector<std::string>> names;
+  for (const SiblingGemm& group : fusion().groups) {
+    std::vector<size_t> layers;
+    for (size_t c : group.members) layers.push_back(fusion().convs[c].layers[0]);
+    std::sort(layers.begin(), layers.end());  // layer order: the first is where the GEMM runs
+    names.emplace_back();
+    for (size_t l : layers) names.back().push_back(nodes_[l].layer->name());
+  }
+  return names;
+}
+
+std::vector<std::vector<std::string>> Model::fused_layers() const {
+  std::vector<std::vector<std::string>> names;
+  for (const FusedConv& fc : fusion().convs) {
+    names.emplace_back();
+    for (size_t l : fc.layers) names.back().push_back(nodes_[l].layer->name());
+  }
+  return names;
+}
+
+std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& values,
+                                 const Tensor& input, Var* logits) const {
+  const Fusion& f = fusion();
+  switch (step.kind) {
+    case PlanStep::Kind::kLayer: {
+      std::vector<Var> args;
+      if (step.index == 0) args.push_back(Var(input));
+      for (size_t in : step.reads) args.push_back(values[in]);
+      LayerOutput lo = nodes_[step.index].layer->forward(args);
+      if (step.index == output_index()) *logits = lo.pre_activation;
+      return {lo.output};
+    }
+    case PlanStep::Kind::kConv: {
+      const FusedConv& fc = f.convs[step.index];
+      ConvOptions o = fc.options;
+      o.workspace = &workspace_;
+      const Var& x = values[step.reads[0]];
+      // Without a gradient through it, a Winograd step needs only its transformed kernel.
+      const Var kernel = o.winograd && !x.requires_grad() ? Var() : Var(fc.kernel);
+      const Var bias = fc.bias.defined() ? Var(fc.bias) : Var();
+      return {fc.depthwise ? depthwise_conv2d(x, kernel, bias, o) : conv2d(x, kernel, bias, o)};
+    }
+    case PlanStep::Kind::kSiblings: {
+      const SiblingGemm& g = f.groups[step.index];
+      ConvOptions o = g.options;
+      o.workspace = &workspace_;
+      const Var merged = conv2d(values[step.reads[0]], Var(g.kernel), Var(g.bias), o);
+      std::vector<Var> outputs;
+      for (size_t member : g.members) {
+        const FusedConv& fc = f.convs[member];
+        outputs.push_back(slice_channels(merged, fc.group_offset, fc.kernel.dim(3)));
+      }
+      return outputs;
+    }
+  }
+  throw Error("Model: unknown plan step");
 }
 
 Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& options) const {
@@ -121,86 +204,31 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
     keep[i] = true;
     grad_at = std::min(grad_at, i);
   }
+  const Plan& plan = plan_for(keep);
 
-  // How many consumers still have to read each output: at zero the value can go.
+  // How many steps still have to read each output: at zero the value can go.
   std::vector<int> pending(nodes_.size(), 0);
-  for (const Entry& e : nodes_) {
-    for (size_t in : e.inbound) ++pending[in];
+  for (const PlanStep& step : plan.steps) {
+    for (size_t in : step.reads) ++pending[in];
   }
-  // Layers after the last one wanted cannot feed it (inputs come before their consumers).
-  size_t last = out;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (keep[i]) last = std::max(last, i);
-  }
-  std::vector<bool> absorbed(nodes_.size(), false);  // run as part of a folded chain
   std::vector<Var> values(nodes_.size());
-  // One consumer of layer `in` has run: at the last, its output can go.
-  auto release_input = [&](size_t in) {
-    if (--pending[in] == 0 && !keep[in]) values[in] = Var();
-  };
   ForwardResult result;
-  for (size_t i = 0; i <= last; ++i) {
-    if (absorbed[i]) continue;
-    const Entry& e = nodes_[i];
+  if (options.layer_seconds) options.layer_seconds->assign(nodes_.size(), 0.0);
+  for (const PlanStep& step : plan.steps) {
     const auto started = std::chrono::steady_clock::now();
-    size_t produced = i;  // the layer whose output this step computes
-    Var output;
-    const int chain_index = i < folded_at_.size() ? folded_at_[i] : -1;
-    if (chain_index >= 0 && runs_as_group(static_cast<size_t>(chain_index), keep)) {
-      // This chain and its siblings in one GEMM; the siblings' outputs are ready early.
-      const std::vector<Var> outputs =
-          run_sibling_group(static_cast<size_t>(chain_index), values[e.inbound[0]]);
-      const SiblingGroup& group = groups_[static_cast<size_t>(folded_[chain_index].group)];
-      for (size_t k = 0; k < group.chains.size(); ++k) {
-        const FoldedChain& chain = folded_[group.chains[k]];
-        for (size_t l : chain.layers) absorbed[l] = true;
-        if (group.chains[k] == static_cast<size_t>(chain_index)) {
-          output = outputs[k];  // stored below, as every step's output is
-          continue;
-        }
-        const size_t at = chain.layers.back();
-        values[at] = at == grad_at ? outputs[k].detach(true) : outputs[k];
-        release_input(nodes_[chain.layers[0]].inbound[0]);
-      }
-      produced = folded_[static_cast<size_t>(chain_index)].layers.back();
-    } else if (chain_index >= 0 && chain_usable(folded_[static_cast<size_t>(chain_index)], keep)) {
-      const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
-      // Without a gradient through it, a Winograd chain needs only its transformed kernel.
-      const Var& in = values[e.inbound[0]];
-      const bool kernel_needed = !chain.options.winograd || in.requires_grad();
-      ConvOptions o = chain.options;
-      o.workspace = &workspace_;
-      output = conv2d(in, kernel_needed ? Var(folded_kernel(chain)) : Var(), Var(chain.bias), o);
-      produced = chain.layers.back();
-      for (size_t k : chain.layers) absorbed[k] = true;
-    } else if (chain_index >= 0) {
-      // Someone wants an output inside this chain: its convolution alone, with the original
-      // kernel rebuilt (the layer's own slot was released by folding); the rest runs as layers.
-      const FoldedChain& chain = folded_[static_cast<size_t>(chain_index)];
-      Var bias;
-      for (const Weight& w : e.layer->weights()) {
-        if (w.name == "bias") bias = Var(w.value);
-      }
-      ConvOptions o{chain.options.stride_h, chain.options.stride_w, chain.options.padding};
-      o.workspace = &workspace_;
-      output = conv2d(values[e.inbound[0]], Var(unfolded_kernel(chain)), bias, o);
-    } else {
-      std::vector<Var> args;
-      args.reserve(std::max<size_t>(e.inbound.size(), 1));
-      if (i == 0) args.push_back(Var(input));
-      for (size_t in : e.inbound) args.push_back(values[in]);
-      LayerOutput lo = e.layer->forward(args);
-      output = lo.output;
-      if (i == out) result.logits = lo.pre_activation;
-    }
+    std::vector<Var> outputs = run_step(step, values, input, &result.logits);
     if (options.layer_seconds) {
-      options.layer_seconds->resize(nodes_.size());
-      (*options.layer_seconds)[i] =
+      // Timed at the step's first layer (a sibling GEMM: at the first of its members).
+      (*options.layer_seconds)[step.at] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     }
-    if (produced == grad_at) output = output.detach(/*requires_grad=*/true);
-    values[produced] = output;
-    for (size_t in : e.inbound) release_input(in);
+    for (size_t k = 0; k < step.writes.size(); ++k) {
+      const size_t w = step.writes[k];
+      values[w] = w == grad_at ? outputs[k].detach(/*requires_grad=*/true) : outputs[k];
+    }
+    for (size_t in : step.reads) {
+      if (--pending[in] == 0 && !keep[in]) values[in] = Var();
+    }
   }
   result.output = values[out];
   const std::string& out_name = nodes_[out].layer->name();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "layers/layer.h"
+#include "layers/plan.h"
 
 namespace gaze {
 
@@ -43,7 +44,11 @@ class Model {
 
   size_t size() const { return nodes_.size(); }
   const Layer& layer(size_t i) const { return *nodes_.at(i).layer; }
-  Layer& layer(size_t i) { return *nodes_.at(i).layer; }
+  // For loading weights: forgets the compiled plans, which are made again from the new weights.
+  Layer& layer(size_t i) {
+    invalidate();
+    return *nodes_.at(i).layer;
+  }
   const std::vector<size_t>& inbound(size_t i) const { return nodes_.at(i).inbound; }
   const Shape& output_shape(size_t i) const { return nodes_.at(i).output_shape; }
   // Index of the named layer; throws Error listing nothing (use `gaze layers`) if absent.
@@ -60,28 +65,18 @@ class Model {
   // Throws Error naming the first layer whose weights have not all been loaded.
   void check_weights_loaded() const;
 
-  // Inference speed-up (model_fusion.cpp): for every Conv2D -> BatchNormalization [-> ReLU]
-  // chain, precomputes the convolution with the normalization folded into its kernel and bias
-  // and the ReLU fused into its epilogue. forward() then runs the chain as one op, except when a
-  // caller asks for (or wants the gradient of) the convolution's or the normalization's own
-  // output: then the chain runs layer by layer. The folded kernel REPLACES the original, which
-  // is released (half the weight memory); the rare unfolded run rebuilds it as folded / scale,
-  // equal to the original up to float rounding. So after folding, a folded Conv2D's kernel slot
-  // is empty: run the model through forward(). Call again after loading new weights.
-  void fold_batch_norms();
-  // Winograd's algorithm (autograd/conv_winograd.cpp) for the folded stride-1 convolutions whose
-  // kernels it has a tile for and whose outputs are at least 16x16; on by default. The transformed
-  // kernel replaces the folded one, which is recovered from it when a gradient needs it.
-  // Off, every convolution runs im2col + GEMM (the reference path, and what throughput is
-  // counted on). Kernels are transformed when folding, so this applies from the next fold on,
-  // and to the current chains at once.
+  // Winograd's algorithm (autograd/conv_winograd.cpp) for the fused stride-1 convolutions whose
+  // kernels it has a tile for and whose outputs are at least 16x16; on by default. Off, every
+  // convolution runs im2col + GEMM (the reference path, and what throughput is counted on).
   void use_winograd(bool on);
   bool uses_winograd() const { return winograd_; }
-  // The Conv2D layers whose forward runs Winograd's algorithm (when run folded).
+  // The Conv2D layers whose forward runs Winograd's algorithm (when their fused step runs).
   std::vector<std::string> winograd_layers() const;
-  // The groups of sibling 1x1 Conv2D layers forward() runs as one GEMM (model_siblings.cpp), each
-  // in layer order: the GEMM runs, and is timed, at the first.
+  // The groups of sibling 1x1 Conv2D layers forward() runs as one GEMM, each in layer order: the
+  // GEMM runs, and is timed, at the first.
   std::vector<std::vector<std::string>> sibling_groups() const;
+  // The fused convolutions (plan.h): each convolution with the layers its step absorbs.
+  std::vector<std::vector<std::string>> fused_layers() const;
 
   using ForwardOptions = ModelForwardOptions;
   using ForwardResult = ModelForwardResult;
@@ -93,47 +88,24 @@ class Model {
     std::vector<size_t> inbound;
     Shape output_shape;
   };
-  // A Conv2D -> BatchNormalization [-> ReLU] chain run as one convolution.
-  struct FoldedChain {
-    std::vector<size_t> layers;  // conv, batch norm, and the activation if fused
-    Tensor kernel, bias;         // the folded parameters; no kernel when Winograd or a group has it
-    Tensor scale;                // per output channel: kernel = original kernel * scale
-    ConvOptions options;         // the conv's strides and padding, the fused ReLU, Winograd
-    int group = -1;              // index into groups_, or -1
-    int64_t group_offset = 0;    // its first channel in the group's merged kernel
-  };
-  // Folded 1x1 stride-1 chains reading the same input with the same epilogue (Inception's branch
-  // heads), run as ONE wider GEMM whose output is sliced among them (model_siblings.cpp).
-  struct SiblingGroup {
-    std::vector<size_t> chains;  // indices into folded_, in Keras' layer order: the columns
-    size_t first = 0;            // the chain forward() reaches first: where the group runs
-    Tensor kernel, bias;         // merged [1, 1, C, sum of outputs]; the chains' kernels released
-  };
-  // The layers forward() runs, in order, with the chains it may run folded.
+  // The fusion, made on first use from the loaded weights, and the plan of each request seen.
+  const Fusion& fusion() const;
+  const Plan& plan_for(const std::vector<bool>& keep) const;
+  // Forgets both: called whenever a layer may change (non-const access, new layers, settings).
+  void invalidate() { fusion_.reset(), plans_.clear(); }
+  // Runs one step of a plan: the outputs of step.writes, in order.
+  std::vector<Var> run_step(const PlanStep& step, const std::vector<Var>& values,
+                            const Tensor& input, Var* logits) const;
+
   std::vector<Entry> nodes_;
-  std::vector<FoldedChain> folded_;
-  std::vector<int> folded_at_;  // per layer: index into folded_ of the chain it starts, or -1
-  std::vector<SiblingGroup> groups_;
-  // Whether a chain may run folded: nobody wants (keep) an output from inside it.
-  static bool chain_usable(const FoldedChain& chain, const std::vector<bool>& keep);
-  // Builds groups_ from folded_ (model_siblings.cpp).
-  void group_sibling_chains();
-  // Whether forward() runs chain `c` (index into folded_) and its siblings as one GEMM now.
-  bool runs_as_group(size_t c, const std::vector<bool>& keep) const;
-  // The group of chain `c` on `input`: each chain's output, in the group's order.
-  std::vector<Var> run_sibling_group(size_t c, const Var& input) const;
-  // The folded kernel of a chain: kept, or recovered from its Winograd transform or its group.
-  Tensor folded_kernel(const FoldedChain& chain) const;
-  // The original kernel of a folded chain's convolution, rebuilt from the folded one.
-  Tensor unfolded_kernel(const FoldedChain& chain) const;
-  // Gives each chain its Winograd kernel, or none (winograd_ off, stride > 1, no tile).
-  void prepare_winograd();
-  // Scratch buffers of the convolutions forward() runs, reused from call to call (so forward()
-  // on one Model must not run on two threads at once).
-  mutable Workspace workspace_;
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
   bool winograd_ = true;
+  mutable std::unique_ptr<const Fusion> fusion_;
+  mutable std::map<std::vector<bool>, Plan> plans_;
+  // Scratch buffers of the convolutions forward() runs, reused from call to call (so forward()
+  // on one Model must not run on two threads at once).
+  mutable Workspace workspace_;
 };
 
 }  // namespace gaze

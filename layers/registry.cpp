@@ -19,11 +19,14 @@
   X(Dense)                   \
   X(DepthwiseConv2D)         \
   X(Dropout)                 \
+  X(ELU)                     \
   X(Flatten)                 \
   X(GlobalAveragePooling2D)  \
   X(InputLayer)              \
+  X(LeakyReLU)               \
   X(MaxPooling2D)            \
   X(ReLU)                    \
+  X(Softmax)                 \
   X(ZeroPadding2D)
 
 namespace gaze {

@@ -74,7 +74,6 @@ void assign_weights_by_name(Model& model, const KerasFile& file, const std::stri
 
 void load_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
   assign_weights_by_name(model, file, path);
-  model.fold_batch_norms();
 }
 
 void load_weights_by_order(Model& model, const KerasFile& file, const std::string& path) {
@@ -91,7 +90,6 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
                 " layers with weights, the model has " + std::to_string(targets.size()));
   }
   for (size_t i = 0; i < targets.size(); ++i) assign_layer_weights(*targets[i], *sources[i], path);
-  model.fold_batch_norms();
 }
 
 LoadedModel load_keras_model(const std::string& path) {
@@ -115,9 +113,6 @@ LoadedModel load_keras_model(const std::string& path) {
       loaded.preprocessing = it->second;
     }
   }
-  // Fold once the file's copy of the weights is gone: folding replaces each conv kernel by its
-  // folded copy, so peak memory stays at one set of weights.
-  loaded.model.fold_batch_norms();
   return loaded;
 }
 

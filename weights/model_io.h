@@ -25,7 +25,7 @@ LoadedModel load_keras_model(const std::string& path);
 // an error. `path` is only used in messages.
 void load_weights_by_name(Model& model, const KerasFile& file, const std::string& path);
 
-// Both loaders finish with Model::fold_batch_norms(): loaded models run at inference speed.
+// The model compiles its inference plan from the loaded weights on its first forward().
 
 // Keras' own rule for weights-only files (keras.applications): the i-th layer with weights in
 // the file goes to the i-th layer with weights of the model, in Keras' layer order; names are

@@ -58,7 +58,7 @@ TEST(Conv2d, LargeConvolutionsRunInSeveralIm2colChunks) {
   const Tensor x = random_tensor({2, 49, 45, 256}, 70);
   const Tensor k = random_tensor({3, 3, 256, 5}, 71);
   const Tensor b = random_tensor({5}, 72);
-  const Var y = conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, true});
+  const Var y = conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, Activation{ActivationKind::kRelu}});
   EXPECT_TENSOR_NEAR(y.value(), relu(Var(naive_conv2d(x, k, b, 2, 2, true))).value(), 1e-5f);
 }
 
@@ -95,7 +95,7 @@ TEST(Conv2d, FusedReluEpilogueEqualsReluAfterTheConvolution) {
     for (float cap : {std::numeric_limits<float>::infinity(), 1.5f}) {
       const Var xf(x, true), kf(k, true), bf = c.bias ? Var(b, true) : Var();
       const Var xp(x, true), kp(k, true), bp = c.bias ? Var(b, true) : Var();
-      const Var fused = conv2d(xf, kf, bf, {c.sh, c.sw, pad, true, cap});
+      const Var fused = conv2d(xf, kf, bf, {c.sh, c.sw, pad, Activation{.kind = ActivationKind::kRelu, .max_value = cap}});
       const Var plain = relu(conv2d(xp, kp, bp, {c.sh, c.sw, pad}), cap);
       EXPECT_EQ(testing::max_abs_diff(fused.value(), plain.value()), 0.0f);
       int64_t clipped = 0;
@@ -116,7 +116,7 @@ TEST(Conv2d, FusedReluEpilogueEqualsReluAfterTheConvolution) {
 TEST(Conv2d, FusedReluFollowsTheGuidedRule) {
   const Var x(random_tensor({1, 4, 4, 2}, 400), true);
   const Var k(random_tensor({3, 3, 2, 3}, 401));
-  const Var y = conv2d(x, k, Var(), {1, 1, Padding::kSame, true});
+  const Var y = conv2d(x, k, Var(), {1, 1, Padding::kSame, Activation{ActivationKind::kRelu}});
   const Tensor seed = random_tensor(y.shape(), 402);
   backward(y, seed, {ReluRule::kGuided});
   const Tensor fused_grad = x.grad();

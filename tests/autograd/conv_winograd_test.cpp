@@ -32,7 +32,8 @@ constexpr float kRelative = 2e-5f;
 
 Tensor winograd_conv(const Case& c, const Tensor& x, const Tensor& k, const Tensor& b,
                      bool relu = false, float relu_max = INFINITY) {
-  ConvOptions o{1, 1, c.same ? Padding::kSame : Padding::kValid, relu, relu_max, nullptr};
+  ConvOptions o{1, 1, c.same ? Padding::kSame : Padding::kValid};
+  if (relu) o.activation = {.kind = ActivationKind::kRelu, .max_value = relu_max};
   o.winograd = c.mh ? winograd_kernel(k, c.mh, c.mw) : winograd_kernel(k);
   EXPECT_NE(o.winograd, nullptr);
   if (!o.winograd) return Tensor();

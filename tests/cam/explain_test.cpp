@@ -25,10 +25,10 @@ Model gap_dense_model(uint32_t seed) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 3, 4, 2}), {});
   m.add(std::make_unique<Conv2D>(
-            "feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true, Activation::kRelu}),
+            "feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"feat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}), {"gap"});
   set_weight(m, "feat", "kernel", random_tensor({3, 3, 2, 5}, seed));
   set_weight(m, "feat", "bias", random_tensor({5}, seed + 1, 0.1f, 0.5f));
   set_weight(m, "out", "kernel", random_tensor({5, 3}, seed + 2));
@@ -86,11 +86,11 @@ TEST(CamSession, CamRefusesAHeadThatIsNotPoolingAndOneDense) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 4, 4, 1}), {});
   m.add(std::make_unique<Conv2D>(
-            "feat", Conv2DConfig{2, 3, 3, 1, 1, Padding::kSame, true, Activation::kRelu}),
+            "feat", Conv2DConfig{2, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<Flatten>("flat"), {"feat"});
-  m.add(std::make_unique<Dense>("hidden", DenseConfig{4, true, Activation::kRelu}), {"flat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{2, true, Activation::kSoftmax}), {"hidden"});
+  m.add(std::make_unique<Dense>("hidden", DenseConfig{4, true, Activation{ActivationKind::kRelu}}), {"flat"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{2, true, Activation{ActivationKind::kSoftmax}}), {"hidden"});
   for (size_t i = 0; i < m.size(); ++i)
     for (Weight& w : m.layer(i).weights()) w.value = random_tensor(w.shape, 5);
   CamSession s(m, random_tensor({1, 4, 4, 1}, 6), {"feat"}, false);
@@ -110,13 +110,13 @@ TEST(CamSession, GradientsAtSeveralLayersMatchGradientsAtEachAlone) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 5, 5, 2}), {});
   m.add(std::make_unique<Conv2D>(
-            "a", Conv2DConfig{3, 3, 3, 1, 1, Padding::kSame, true, Activation::kRelu}),
+            "a", Conv2DConfig{3, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<Conv2D>(
-            "b", Conv2DConfig{4, 3, 3, 2, 2, Padding::kSame, true, Activation::kRelu}),
+            "b", Conv2DConfig{4, 3, 3, 2, 2, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
         {"a"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"b"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation::kSoftmax}), {"gap"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}), {"gap"});
   uint32_t seed = 20;
   for (size_t i = 0; i < m.size(); ++i)
     for (Weight& w : m.layer(i).weights()) w.value = random_tensor(w.shape, seed++, 0.05f, 1.0f);
@@ -138,8 +138,8 @@ TEST(CamSession, GuidedBackpropOnATwoLayerNetByHand) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 1, 1, 2}), {});
   m.add(std::make_unique<Flatten>("flat"), {"in"});
-  m.add(std::make_unique<Dense>("h", DenseConfig{2, false, Activation::kRelu}), {"flat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{2, false, Activation::kSoftmax}), {"h"});
+  m.add(std::make_unique<Dense>("h", DenseConfig{2, false, Activation{ActivationKind::kRelu}}), {"flat"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{2, false, Activation{ActivationKind::kSoftmax}}), {"h"});
   set_weight(m, "h", "kernel", Tensor::from({2, 2}, {1, 2, -1, 1}));
   set_weight(m, "out", "kernel", Tensor::from({2, 2}, {1, -1, -2, 1}));
   const Tensor x = Tensor::from({1, 1, 1, 2}, {1, -1});

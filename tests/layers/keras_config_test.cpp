@@ -148,8 +148,9 @@ TEST(KerasConfig, ErrorsNameTheLayerAndTheProblem) {
       error_of(replaced("[[\"gap\", 0, 0, {}]]", "[[\"nope\", 0, 0, {}]]"));
   EXPECT_NE(dangling.find("out"), std::string::npos) << dangling;
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
-  const std::string act = error_of(replaced("\"softmax\"", "\"tanh\""));
-  EXPECT_NE(act.find("tanh"), std::string::npos) << act;
+  const std::string act = error_of(replaced("\"softmax\"", "\"sparsemax\""));
+  EXPECT_NE(act.find("unsupported activation 'sparsemax'"), std::string::npos) << act;
+  EXPECT_NE(act.find("hard_swish"), std::string::npos) << act;  // the supported list
   const std::string shape = error_of(replaced("\"units\": 3", "\"units\": 0"));
   EXPECT_NE(shape.find("units"), std::string::npos) << shape;
 }

@@ -1,0 +1,250 @@
+// Fusion and plan compilation (plan.h).
+//
+// Folding an inference BatchNormalization into the convolution before it:
+//   BN(conv(x, K) + b) = (conv(x, K) + b - mean) * s + beta,  s = gamma / sqrt(var + eps)
+//                      = conv(x, K) * s + (b - mean) * s + beta
+// with s per output channel. The kernel stays the layer's own; s is applied in the epilogue, so
+// nothing is divided back out and a zero gamma is just a zero scale.
+#include "layers/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "layers/keras_layers.h"
+#include "layers/model.h"
+
+namespace gaze {
+namespace {
+
+// Output pixels (height x width) from which a stride-1 convolution uses Winograd's algorithm.
+// Measured with gaze bench --profile on Inception-v3: from 17x17 outputs up, Winograd takes
+// 15-60% off a convolution; on its 8x8 blocks it gains little or nothing, while the transform of
+// a 3x3 kernel is 4x its size.
+constexpr int64_t kWinogradMinOutputPixels = 16 * 16;
+
+const Tensor* weight(const Layer& layer, const char* name) {
+  for (const Weight& w : layer.weights()) {
+    if (w.name == name && w.value.defined()) return &w.value;
+  }
+  return nullptr;
+}
+
+std::vector<std::vector<size_t>> consumers_of(const Model& m) {
+  std::vector<std::vector<size_t>> consumers(m.size());
+  for (size_t i = 0; i < m.size(); ++i) {
+    for (size_t in : m.inbound(i)) consumers[in].push_back(i);
+  }
+  return consumers;
+}
+
+// The convolution alone: its kernel, bias, geometry and own activation; false if layer c is no
+// convolution gaze can fuse (or its weights are missing).
+bool start_fused_conv(const Model& m, size_t c, FusedConv* fc) {
+  const Layer& layer = m.layer(c);
+  const Activation* own = nullptr;
+  if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
+    const Conv2DConfig& cc = conv->config();
+    fc->options = {cc.stride_h, cc.stride_w, cc.padding};
+    own = &cc.activation;
+  } else if (const auto* dw = dynamic_cast<const DepthwiseConv2D*>(&layer)) {
+    const DepthwiseConv2DConfig& dc = dw->config();
+    fc->options = {dc.stride_h, dc.stride_w, dc.padding};
+    own = &dc.activation;
+    fc->depthwise = true;
+  } else {
+    return false;
+  }
+  if (!is_elementwise(*own)) return false;  // a softmax convolution: run as the layer
+  const Tensor* kernel = weight(layer, fc->depthwise ? "depthwise_kernel" : "kernel");
+  if (!kernel) return false;
+  fc->layers = {c};
+  fc->kernel = *kernel;
+  if (const Tensor* bias = weight(layer, "bias")) fc->bias = *bias;
+  fc->options.activation = *own;
+  return true;
+}
+
+// Absorbs the BatchNormalization `b` into the epilogue: scale and folded bias.
+bool absorb_batch_norm(const Layer& layer, FusedConv* fc) {
+  const auto* bn = dynamic_cast<const BatchNormalization*>(&layer);
+  if (!bn) return false;
+  const Tensor* mean = weight(*bn, "moving_mean");
+  const Tensor* variance = weight(*bn, "moving_variance");
+  if (!mean || !variance ||
+      mean->size() !=
+          fc->kernel.dim(fc->depthwise ? 2 : 3) * (fc->depthwise ? fc->kernel.dim(3) : 1)) {
+    return false;
+  }
+  const Tensor* gamma = weight(*bn, "gamma");
+  const Tensor* beta = weight(*bn, "beta");
+  const int64_t channels = mean->size();
+  Tensor scale({channels}), bias({channels});
+  for (int64_t o = 0; o < channels; ++o) {
+    const double s = (gamma ? gamma->data()[o] : 1.0) /
+                     std::sqrt(static_cast<double>(variance->data()[o]) + bn->config().epsilon);
+    scale.data()[o] = static_cast<float>(s);
+    const double b = fc->bias.defined() ? fc->bias.data()[o] : 0.0;
+    bias.data()[o] = static_cast<float>((b - mean->data()[o]) * s + (beta ? beta->data()[o] : 0.0));
+  }
+  fc->options.scale = scale;
+  fc->bias = bias;
+  return true;
+}
+
+void prepare_winograd(const Model& m, FusedConv* fc) {
+  if (fc->depthwise || fc->group >= 0 || fc->options.stride_h != 1 || fc->options.stride_w != 1)
+    return;
+  const Shape& out = m.output_shape(fc->layers[0]);
+  if (out[1] * out[2] < kWinogradMinOutputPixels) return;
+  fc->options.winograd = winograd_kernel(fc->kernel);  // nullptr for kernels without a tile
+}
+
+void group_siblings(const Model& m, Fusion* f) {
+  // Candidates by (input layer, activation): fused 1x1 stride-1 Conv2Ds.
+  std::map<std::pair<size_t, std::string>, std::vector<size_t>> by_input;
+  for (size_t c = 0; c < f->convs.size(); ++c) {
+    const FusedConv& fc = f->convs[c];
+    const Shape& k = fc.kernel.shape();
+    if (fc.depthwise || k[0] != 1 || k[1] != 1 || fc.options.stride_h != 1 ||
+        fc.options.stride_w != 1)
+      continue;
+    const Activation& a = fc.options.activation;
+    const std::string key = activation_name(a) + "/" + std::to_string(a.max_value) + "/" +
+                            std::to_string(a.negative_slope) + "/" + std::to_string(a.threshold) +
+                            "/" + std::to_string(a.alpha);
+    by_input[{m.inbound(fc.layers[0])[0], key}].push_back(c);
+  }
+  // Members in Keras' layer order: models that are equal but were built in another order (the
+  // hand-written Inception-v3 and a Keras config) then merge their kernels' columns alike and
+  // compute bit-identical GEMMs.
+  std::vector<size_t> keras_rank(m.size());
+  const std::vector<size_t> order = m.keras_order();
+  for (size_t r = 0; r < order.size(); ++r) keras_rank[order[r]] = r;
+  for (auto& [key, members] : by_input) {
+    if (members.size() < 2) continue;
+    SiblingGemm group;
+    group.first = members.front();  // convs are in layer order: forward() reaches this first
+    std::sort(members.begin(), members.end(), [&](size_t a, size_t b) {
+      return keras_rank[f->convs[a].layers[0]] < keras_rank[f->convs[b].layers[0]];
+    });
+    group.members = members;
+    const int64_t rows = f->convs[members[0]].kernel.dim(2);
+    int64_t total = 0;
+    bool scaled = false;
+    for (size_t c : members) {
+      total += f->convs[c].kernel.dim(3);
+      scaled = scaled || f->convs[c].options.scale.defined();
+    }
+    group.kernel = Tensor({1, 1, rows, total});
+    group.bias = Tensor::zeros({total});
+    group.options.activation = f->convs[members[0]].options.activation;
+    if (scaled) group.options.scale = Tensor({total});
+    int64_t offset = 0;
+    for (size_t c : members) {
+      FusedConv& fc = f->convs[c];
+      const int64_t width = fc.kernel.dim(3);
+      for (int64_t r = 0; r < rows; ++r) {
+        std::copy_n(fc.kernel.data() + r * width, width, group.kernel.data() + r * total + offset);
+      }
+      if (fc.bias.defined()) std::copy_n(fc.bias.data(), width, group.bias.data() + offset);
+      if (scaled) {
+        float* s = group.options.scale.data() + offset;
+        if (fc.options.scale.defined())
+          std::copy_n(fc.options.scale.data(), width, s);
+        else
+          std::fill(s, s + width, 1.0f);
+      }
+      fc.group = static_cast<int>(f->groups.size());
+      fc.group_offset = offset;
+      offset += width;
+    }
+    f->groups.push_back(std::move(group));
+  }
+}
+
+}  // namespace
+
+Fusion fuse(const Model& m, bool winograd) {
+  Fusion f;
+  f.conv_at.assign(m.size(), -1);
+  const auto consumers = consumers_of(m);
+  const size_t out = m.output_index();
+  // The one layer reading `i`, when it may be absorbed into i's step.
+  auto next = [&](size_t i) -> const Layer* {
+    if (i == out || consumers[i].size() != 1 || consumers[i][0] == out) return nullptr;
+    return &m.layer(consumers[i][0]);
+  };
+  for (size_t c = 0; c < m.size(); ++c) {
+    FusedConv fc;
+    if (!start_fused_conv(m, c, &fc)) continue;
+    if (is_linear(fc.options.activation)) {
+      if (const Layer* b = next(c); b && absorb_batch_norm(*b, &fc))
+        fc.layers.push_back(consumers[c][0]);
+      const size_t tail = fc.layers.back();
+      if (const Layer* a = next(tail); a && a->elementwise_activation()) {
+        fc.options.activation = *a->elementwise_activation();
+        fc.layers.push_back(consumers[tail][0]);
+      }
+    }
+    f.conv_at[c] = static_cast<int>(f.convs.size());
+    f.convs.push_back(std::move(fc));
+  }
+  group_siblings(m, &f);
+  if (winograd) {
+    for (FusedConv& fc : f.convs) prepare_winograd(m, &fc);
+  }
+  return f;
+}
+
+Plan compile_plan(const Model& m, const Fusion& f, const std::vector<bool>& keep) {
+  size_t last = m.output_index();
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (keep[i]) last = std::max(last, i);
+  }
+  // A fused step may run when no output inside it is wanted.
+  auto usable = [&](const FusedConv& fc) {
+    return std::none_of(fc.layers.begin(), fc.layers.end() - 1, [&](size_t l) { return keep[l]; });
+  };
+  auto group_usable = [&](const SiblingGemm& g) {
+    return std::all_of(g.members.begin(), g.members.end(),
+                       [&](size_t c) { return usable(f.convs[c]); });
+  };
+  Plan plan;
+  std::vector<bool> done(m.size(), false);
+  for (size_t i = 0; i <= last; ++i) {
+    if (done[i]) continue;
+    PlanStep step;
+    step.at = i;
+    const int c = f.conv_at[i];
+    const FusedConv* fc = c >= 0 ? &f.convs[static_cast<size_t>(c)] : nullptr;
+    if (fc && usable(*fc)) {
+      const SiblingGemm* g = fc->group >= 0 ? &f.groups[static_cast<size_t>(fc->group)] : nullptr;
+      if (g && group_usable(*g) && g->first == static_cast<size_t>(c)) {
+        step.kind = PlanStep::Kind::kSiblings;
+        step.index = static_cast<size_t>(fc->group);
+        for (size_t member : g->members) {
+          const FusedConv& mc = f.convs[member];
+          for (size_t l : mc.layers) done[l] = true;
+          step.writes.push_back(mc.layers.back());
+        }
+      } else {
+        step.kind = PlanStep::Kind::kConv;
+        step.index = static_cast<size_t>(c);
+        for (size_t l : fc->layers) done[l] = true;
+        step.writes = {fc->layers.back()};
+      }
+      step.reads = {m.inbound(i)[0]};
+    } else {
+      step.kind = PlanStep::Kind::kLayer;
+      step.index = i;
+      step.reads = m.inbound(i);
+      step.writes = {i};
+      done[i] = true;
+    }
+    plan.steps.push_back(std::move(step));
+  }
+  return plan;
+}
+
+}  // namespace gaze
