@@ -51,16 +51,22 @@ const std::map<std::string, LayerFactory>& factories() {
 }  // namespace
 
 std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::string& name,
-                                  const nlohmann::json& config) {
+                                  const nlohmann::json& config, int keras_major) {
   auto it = factories().find(class_name);
   if (it == factories().end()) {
     std::string list;
     for (const std::string& s : supported_layer_classes()) list += (list.empty() ? "" : ", ") + s;
-    throw Error("layer '" + name + "': unsupported layer type '" + class_name +
-                "' (supported: " + list + ")");
+    const std::string what =
+        class_name == "Lambda" || class_name == "TFOpLambda" || class_name == "SlicingOpLambda"
+            ? "is a " + class_name + " layer, whose Python code cannot run in gaze"
+            : "has the unsupported layer type '" + class_name +
+                  "' (a custom class's Python code cannot run in gaze)";
+    throw Error("layer '" + name + "' " + what + "; supported: " + list +
+                " ('gaze layers --supported'; the README's \"Adding a layer\" says how to add "
+                "one)");
   }
   if (!config.is_object()) throw Error("layer '" + name + "': config is not an object");
-  return it->second(name, ConfigReader(name, config));
+  return it->second(name, ConfigReader(name, config, keras_major));
 }
 
 std::vector<std::string> supported_layer_classes() {
