@@ -163,6 +163,7 @@ class Dropout : public Layer {  // the identity at inference
  public:
   using Layer::Layer;
   const char* class_name() const override { return "Dropout"; }
+  bool is_identity_at_inference() const override { return true; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
 };

@@ -56,6 +56,9 @@ class Layer {
   // For layers that are nothing but an elementwise activation of their one input (Activation,
   // ReLU, LeakyReLU, ...): that activation, which a plan may fuse into the convolution before.
   virtual const Activation* elementwise_activation() const { return nullptr; }
+  // For layers that pass their input through unchanged at inference (Dropout, GaussianNoise,
+  // ...): CAM's head may contain them.
+  virtual bool is_identity_at_inference() const { return false; }
 
   std::vector<Weight>& weights() { return weights_; }
   const std::vector<Weight>& weights() const { return weights_; }
