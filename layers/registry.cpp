@@ -16,14 +16,19 @@
   X(BatchNormalization)      \
   X(Concatenate)             \
   X(Conv2D)                  \
+  X(Cropping2D)              \
   X(Dense)                   \
   X(DepthwiseConv2D)         \
   X(Dropout)                 \
   X(Flatten)                 \
   X(GlobalAveragePooling2D)  \
+  X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
   X(MaxPooling2D)            \
+  X(Permute)                 \
   X(ReLU)                    \
+  X(Reshape)                 \
+  X(UpSampling2D)            \
   X(ZeroPadding2D)
 
 namespace gaze {
