@@ -1,4 +1,4 @@
-// InputLayer, Dense, BatchNormalization, activations, merges and the shape-only layers.
+// InputLayer, Dense, BatchNormalization, activations, Concatenate and the shape-only layers.
 #include <algorithm>
 
 #include "layers/config_reader.h"
@@ -112,19 +112,6 @@ LayerOutput Concatenate::forward(const std::vector<Var>& inputs) const {
   return {concat_channels(inputs), Var()};
 }
 
-Shape Add::build(const std::vector<Shape>& inputs) {
-  if (inputs.size() < 2) fail("expects at least 2 inputs");
-  for (const Shape& s : inputs) {
-    if (s != inputs[0])
-      fail("input shapes " + to_string(inputs[0]) + " and " + to_string(s) + " differ");
-  }
-  return inputs[0];
-}
-
-LayerOutput Add::forward(const std::vector<Var>& inputs) const {
-  return {add(inputs), Var()};
-}
-
 Shape Flatten::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
   int64_t features = 1;
@@ -204,10 +191,6 @@ std::unique_ptr<Layer> make_Dense(const std::string& name, const ConfigReader& r
 std::unique_ptr<Layer> make_Concatenate(const std::string& name, const ConfigReader& r) {
   r.require_channel_axis();
   return std::make_unique<Concatenate>(name);
-}
-
-std::unique_ptr<Layer> make_Add(const std::string& name, const ConfigReader&) {
-  return std::make_unique<Add>(name);
 }
 
 std::unique_ptr<Layer> make_Flatten(const std::string& name, const ConfigReader& r) {

@@ -155,14 +155,6 @@ class Concatenate : public Layer {  // on the channel axis only (Keras axis -1 o
   LayerOutput forward(const std::vector<Var>& inputs) const override;
 };
 
-class Add : public Layer {
- public:
-  using Layer::Layer;
-  const char* class_name() const override { return "Add"; }
-  Shape build(const std::vector<Shape>& inputs) override;
-  LayerOutput forward(const std::vector<Var>& inputs) const override;
-};
-
 class Flatten : public Layer {
  public:
   using Layer::Layer;

@@ -12,6 +12,7 @@
 #define GAZE_KERAS_LAYERS(X) \
   X(Activation)              \
   X(Add)                     \
+  X(Average)                 \
   X(AveragePooling2D)        \
   X(BatchNormalization)      \
   X(Concatenate)             \
@@ -25,9 +26,13 @@
   X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
   X(MaxPooling2D)            \
+  X(Maximum)                 \
+  X(Minimum)                 \
+  X(Multiply)                \
   X(Permute)                 \
   X(ReLU)                    \
   X(Reshape)                 \
+  X(Subtract)                \
   X(UpSampling2D)            \
   X(ZeroPadding2D)
 
