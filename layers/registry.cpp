@@ -32,6 +32,7 @@
   X(Permute)                 \
   X(ReLU)                    \
   X(Reshape)                 \
+  X(SeparableConv2D)         \
   X(Subtract)                \
   X(UpSampling2D)            \
   X(ZeroPadding2D)
