@@ -29,8 +29,10 @@
   X(Maximum)                 \
   X(Minimum)                 \
   X(Multiply)                \
+  X(Normalization)           \
   X(Permute)                 \
   X(ReLU)                    \
+  X(Rescaling)               \
   X(Reshape)                 \
   X(SeparableConv2D)         \
   X(Subtract)                \
