@@ -28,18 +28,30 @@ Dense::Dense(std::string name, DenseConfig config) : Layer(std::move(name)), con
   if (config_.units <= 0) fail("units must be positive");
 }
 
+// On an input of rank > 2, Keras' Dense applies the kernel to the last axis at every position
+// (ConvNeXt's pointwise layers): the same as on the rows of [positions, features].
 Shape Dense::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  if (inputs[0].size() != 2 || inputs[0][1] <= 0) {
-    fail("expects input [batch, features], got " + to_string(inputs[0]) + " (add a Flatten layer)");
+  if (inputs[0].size() < 2 || inputs[0].back() <= 0) {
+    fail("expects input [batch, ..., features], got " + to_string(inputs[0]));
   }
-  add_weight("kernel", {inputs[0][1], config_.units});
+  add_weight("kernel", {inputs[0].back(), config_.units});
   if (config_.use_bias) add_weight("bias", {config_.units});
-  return {inputs[0][0], config_.units};
+  Shape out = inputs[0];
+  out.back() = config_.units;
+  return out;
 }
 
 LayerOutput Dense::forward(const std::vector<Var>& inputs) const {
-  const Var y = dense(inputs[0], param("kernel"), param("bias"));
+  const Var& x = inputs[0];
+  Var y;
+  if (x.shape().size() == 2) {
+    y = dense(x, param("kernel"), param("bias"));
+  } else {
+    Shape out = x.shape();
+    out.back() = config_.units;
+    y = reshape(dense(reshape(x, {-1, x.shape().back()}), param("kernel"), param("bias")), out);
+  }
   if (config_.activation == Activation::kLinear) return {y, Var()};
   return {apply_activation(config_.activation, y), y};
 }

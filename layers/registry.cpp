@@ -25,6 +25,7 @@
   X(GlobalAveragePooling2D)  \
   X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
+  X(LayerNormalization)      \
   X(MaxPooling2D)            \
   X(Maximum)                 \
   X(Minimum)                 \
