@@ -11,6 +11,7 @@
 
 #define GAZE_KERAS_LAYERS(X) \
   X(Activation)              \
+  X(ActivityRegularization)  \
   X(Add)                     \
   X(Average)                 \
   X(AveragePooling2D)        \
@@ -22,6 +23,8 @@
   X(DepthwiseConv2D)         \
   X(Dropout)                 \
   X(Flatten)                 \
+  X(GaussianDropout)         \
+  X(GaussianNoise)           \
   X(GlobalAveragePooling2D)  \
   X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
@@ -36,6 +39,7 @@
   X(Rescaling)               \
   X(Reshape)                 \
   X(SeparableConv2D)         \
+  X(SpatialDropout2D)        \
   X(Subtract)                \
   X(UpSampling2D)            \
   X(ZeroPadding2D)
