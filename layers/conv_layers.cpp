@@ -1,17 +1,10 @@
 // Conv2D and DepthwiseConv2D.
 #include "layers/config_reader.h"
 #include "layers/keras_layers.h"
+#include "layers/layer_checks.h"
 
 namespace gaze {
 namespace {
-
-// [N, H, W, C] with known H, W, C.
-void check_image_shape(const Layer& layer, const Shape& s) {
-  if (s.size() != 4 || s[1] <= 0 || s[2] <= 0 || s[3] <= 0) {
-    throw Error(std::string(layer.class_name()) + " '" + layer.name() +
-                "': expects input [batch, height, width, channels], got " + to_string(s));
-  }
-}
 
 Shape windowed_shape(const Shape& in, int64_t kh, int64_t kw, int64_t sh, int64_t sw, Padding p,
                      int64_t channels) {
@@ -26,7 +19,7 @@ Conv2D::Conv2D(std::string name, Conv2DConfig config) : Layer(std::move(name)), 
 
 Shape Conv2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Conv2DConfig& c = config_;
   add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.filters});
   if (c.use_bias) add_weight("bias", {c.filters});
@@ -52,7 +45,7 @@ DepthwiseConv2D::DepthwiseConv2D(std::string name, DepthwiseConv2DConfig config)
 
 Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const DepthwiseConv2DConfig& c = config_;
   const int64_t channels = inputs[0][3] * c.depth_multiplier;
   add_weight("depthwise_kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.depth_multiplier});
@@ -81,7 +74,7 @@ const char* Pooling2D::class_name() const {
 
 Shape Pooling2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Window2d& w = window_;
   try {
     return windowed_shape(inputs[0], w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.padding,
@@ -98,12 +91,14 @@ LayerOutput Pooling2D::forward(const std::vector<Var>& inputs) const {
 
 Shape GlobalAveragePooling2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
+  if (keepdims_) return {inputs[0][0], 1, 1, inputs[0][3]};
   return {inputs[0][0], inputs[0][3]};
 }
 
 LayerOutput GlobalAveragePooling2D::forward(const std::vector<Var>& inputs) const {
-  return {global_avg_pool2d(inputs[0]), Var()};
+  const Var y = global_avg_pool2d(inputs[0]);
+  return {keepdims_ ? reshape(y, {y.shape()[0], 1, 1, y.shape()[1]}) : y, Var()};
 }
 
 ZeroPadding2D::ZeroPadding2D(std::string name, Padding2D padding)
@@ -115,7 +110,7 @@ ZeroPadding2D::ZeroPadding2D(std::string name, Padding2D padding)
 
 Shape ZeroPadding2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Shape& s = inputs[0];
   return {s[0], s[1] + padding_.top + padding_.bottom, s[2] + padding_.left + padding_.right, s[3]};
 }
@@ -134,29 +129,6 @@ Window2d pool_window(const ConfigReader& r) {
   const auto [kh, kw] = r.pair("pool_size", {2, 2});
   const auto [sh, sw] = r.pair("strides", {kh, kw});  // Keras: strides default to pool_size
   return {kh, kw, sh, sw, r.padding()};
-}
-
-Padding2D zero_padding(const ConfigReader& r) {
-  const nlohmann::json* p = r.find("padding");
-  if (!p) return {1, 1, 1, 1};
-  if (p->is_number_integer()) {
-    const int64_t v = p->get<int64_t>();
-    return {v, v, v, v};
-  }
-  if (p->is_array() && p->size() == 2 && (*p)[0].is_number_integer() &&
-      (*p)[1].is_number_integer()) {
-    const int64_t h = (*p)[0].get<int64_t>(), w = (*p)[1].get<int64_t>();
-    return {h, h, w, w};
-  }
-  if (p->is_array() && p->size() == 2 && (*p)[0].is_array() && (*p)[1].is_array() &&
-      (*p)[0].size() == 2 && (*p)[1].size() == 2) {
-    try {
-      return {(*p)[0][0].get<int64_t>(), (*p)[0][1].get<int64_t>(), (*p)[1][0].get<int64_t>(),
-              (*p)[1][1].get<int64_t>()};
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
-  r.bad("padding", "an integer, [h, w] or [[top, bottom], [left, right]]");
 }
 
 }  // namespace
@@ -198,13 +170,13 @@ std::unique_ptr<Layer> make_AveragePooling2D(const std::string& name, const Conf
 
 std::unique_ptr<Layer> make_GlobalAveragePooling2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  if (r.boolean("keepdims", false)) r.unsupported("keepdims", "true");
-  return std::make_unique<GlobalAveragePooling2D>(name);
+  return std::make_unique<GlobalAveragePooling2D>(name, r.boolean("keepdims", false));
 }
 
 std::unique_ptr<Layer> make_ZeroPadding2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  return std::make_unique<ZeroPadding2D>(name, zero_padding(r));
+  const Borders b = r.borders("padding", 1);
+  return std::make_unique<ZeroPadding2D>(name, Padding2D{b.top, b.bottom, b.left, b.right});
 }
 
 }  // namespace gaze

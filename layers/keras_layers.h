@@ -111,10 +111,15 @@ class Pooling2D : public Layer {  // Keras "MaxPooling2D" and "AveragePooling2D"
 
 class GlobalAveragePooling2D : public Layer {
  public:
-  using Layer::Layer;
+  // keepdims: [N, 1, 1, C] instead of [N, C] (MobileNetV3's squeeze-excite).
+  explicit GlobalAveragePooling2D(std::string name, bool keepdims = false)
+      : Layer(std::move(name)), keepdims_(keepdims) {}
   const char* class_name() const override { return "GlobalAveragePooling2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+
+ private:
+  bool keepdims_;
 };
 
 struct DenseConfig {
@@ -139,14 +144,6 @@ class Concatenate : public Layer {  // on the channel axis only (Keras axis -1 o
  public:
   using Layer::Layer;
   const char* class_name() const override { return "Concatenate"; }
-  Shape build(const std::vector<Shape>& inputs) override;
-  LayerOutput forward(const std::vector<Var>& inputs) const override;
-};
-
-class Add : public Layer {
- public:
-  using Layer::Layer;
-  const char* class_name() const override { return "Add"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
 };

@@ -11,22 +11,40 @@
 
 #define GAZE_KERAS_LAYERS(X) \
   X(Activation)              \
+  X(ActivityRegularization)  \
   X(Add)                     \
+  X(Average)                 \
   X(AveragePooling2D)        \
   X(BatchNormalization)      \
   X(Concatenate)             \
   X(Conv2D)                  \
+  X(Cropping2D)              \
   X(Dense)                   \
   X(DepthwiseConv2D)         \
   X(Dropout)                 \
   X(ELU)                     \
   X(Flatten)                 \
+  X(GaussianDropout)         \
+  X(GaussianNoise)           \
   X(GlobalAveragePooling2D)  \
+  X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
+  X(LayerNormalization)      \
   X(LeakyReLU)               \
   X(MaxPooling2D)            \
+  X(Maximum)                 \
+  X(Minimum)                 \
+  X(Multiply)                \
+  X(Normalization)           \
+  X(Permute)                 \
   X(ReLU)                    \
+  X(Rescaling)               \
+  X(Reshape)                 \
+  X(SeparableConv2D)         \
   X(Softmax)                 \
+  X(SpatialDropout2D)        \
+  X(Subtract)                \
+  X(UpSampling2D)            \
   X(ZeroPadding2D)
 
 namespace gaze {
