@@ -66,6 +66,10 @@ struct ConvOptions {
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
   // Where the forward's scratch buffers come from; allocated per call when null.
   Workspace* workspace = nullptr;
+  // Keras dilation_rate, and (conv2d only) groups: input and output channels split into
+  // `groups` equal parts, part j of the output seeing only part j of the input.
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
 };
 
 // A pooling window.
@@ -83,8 +87,8 @@ struct PaddedSize {
 PaddedSize padded_size(int64_t in, int64_t kernel, int64_t stride, Padding padding);
 
 // conv.cpp: 2-D convolution (cross-correlation, as in Keras). x [N,H,W,Cin], kernel
-// [kh,kw,Cin,Cout], bias [Cout] or undefined. Im2col + GEMM; a 1x1 stride-1 kernel is one GEMM
-// on the input as it is.
+// [kh,kw,Cin/groups,Cout], bias [Cout] or undefined. Im2col + GEMM; a 1x1 stride-1 kernel is one
+// GEMM on the input as it is.
 Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options);
 // depthwise_conv.cpp: each input channel convolved with its own filters. kernel
 // [kh,kw,Cin,M]; output channel c*M+m; bias [Cin*M] or undefined.

@@ -122,9 +122,13 @@ void ConfigReader::require_channels_last() const {
   if (f != "channels_last") unsupported("data_format", "'" + f + "' (gaze is channels_last)");
 }
 
-void ConfigReader::require_no_dilation() const {
-  if (pair("dilation_rate", {1, 1}) != std::pair<int64_t, int64_t>{1, 1})
-    unsupported("dilation_rate", "other than 1");
+std::pair<int64_t, int64_t> ConfigReader::dilation() const {
+  const auto d = pair("dilation_rate", {1, 1});
+  if (d.first < 1 || d.second < 1) bad("dilation_rate", "positive");
+  if (d != std::pair<int64_t, int64_t>{1, 1} &&
+      pair("strides", {1, 1}) != std::pair<int64_t, int64_t>{1, 1})
+    unsupported("dilation_rate", "together with strides other than 1 (Keras forbids it too)");
+  return d;
 }
 
 void ConfigReader::require_channel_axis() const {

@@ -49,7 +49,8 @@ class ConfigReader {
   Activation activation() const;
   // Layers gaze runs only in channels-last layout.
   void require_channels_last() const;
-  void require_no_dilation() const;
+  // dilation_rate (default 1); Keras forbids it together with strides other than 1.
+  std::pair<int64_t, int64_t> dilation() const;
   void require_channel_axis() const;
   [[noreturn]] void bad(const char* key, const char* expected) const;
   [[noreturn]] void unsupported(const char* key, const std::string& what) const;

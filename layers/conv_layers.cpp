@@ -21,10 +21,15 @@ Shape Conv2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
   require_image_input(*this, inputs[0]);
   const Conv2DConfig& c = config_;
-  add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.filters});
+  if (inputs[0][3] % c.groups != 0 || c.filters % c.groups != 0) {
+    fail(std::to_string(inputs[0][3]) + " input channels and " + std::to_string(c.filters) +
+         " filters must both split into " + std::to_string(c.groups) + " groups");
+  }
+  add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3] / c.groups, c.filters});
   if (c.use_bias) add_weight("bias", {c.filters});
   try {
-    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+    return windowed_shape(inputs[0], (c.kernel_h - 1) * c.dilation_h + 1,
+                          (c.kernel_w - 1) * c.dilation_w + 1, c.stride_h, c.stride_w, c.padding,
                           c.filters);
   } catch (const Error& e) {
     fail(e.what());
@@ -33,6 +38,8 @@ Shape Conv2D::build(const std::vector<Shape>& inputs) {
 
 LayerOutput Conv2D::forward(const std::vector<Var>& inputs) const {
   ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  options.dilation_h = config_.dilation_h, options.dilation_w = config_.dilation_w;
+  options.groups = config_.groups;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = conv2d(inputs[0], param("kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
@@ -51,7 +58,8 @@ Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
   add_weight("depthwise_kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.depth_multiplier});
   if (c.use_bias) add_weight("bias", {channels});
   try {
-    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+    return windowed_shape(inputs[0], (c.kernel_h - 1) * c.dilation_h + 1,
+                          (c.kernel_w - 1) * c.dilation_w + 1, c.stride_h, c.stride_w, c.padding,
                           channels);
   } catch (const Error& e) {
     fail(e.what());
@@ -60,6 +68,7 @@ Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
 
 LayerOutput DepthwiseConv2D::forward(const std::vector<Var>& inputs) const {
   ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  options.dilation_h = config_.dilation_h, options.dilation_w = config_.dilation_w;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
@@ -135,9 +144,10 @@ Window2d pool_window(const ConfigReader& r) {
 
 std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  r.require_no_dilation();
-  if (r.integer("groups", 1) != 1) r.unsupported("groups", "other than 1");
   Conv2DConfig c;
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
+  c.groups = r.integer("groups", 1);
+  if (c.groups < 1) r.bad("groups", "a positive integer");
   c.filters = r.integer("filters", 0);
   std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
   std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
@@ -149,8 +159,8 @@ std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& 
 
 std::unique_ptr<Layer> make_DepthwiseConv2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  r.require_no_dilation();
   DepthwiseConv2DConfig c;
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
   std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {3, 3});
   std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
   c.depth_multiplier = r.integer("depth_multiplier", 1);

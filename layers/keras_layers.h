@@ -27,6 +27,8 @@ struct Conv2DConfig {
   Padding padding = Padding::kValid;
   bool use_bias = true;
   Activation activation = {};
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
 };
 
 class Conv2D : public Layer {
@@ -48,6 +50,7 @@ struct DepthwiseConv2DConfig {
   Padding padding = Padding::kValid;
   bool use_bias = true;
   Activation activation = {};
+  int64_t dilation_h = 1, dilation_w = 1;
 };
 
 class DepthwiseConv2D : public Layer {

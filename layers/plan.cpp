@@ -46,10 +46,13 @@ bool start_fused_conv(const Model& m, size_t c, FusedConv* fc) {
   if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
     const Conv2DConfig& cc = conv->config();
     fc->options = {cc.stride_h, cc.stride_w, cc.padding};
+    fc->options.dilation_h = cc.dilation_h, fc->options.dilation_w = cc.dilation_w;
+    fc->options.groups = cc.groups;
     own = &cc.activation;
   } else if (const auto* dw = dynamic_cast<const DepthwiseConv2D*>(&layer)) {
     const DepthwiseConv2DConfig& dc = dw->config();
     fc->options = {dc.stride_h, dc.stride_w, dc.padding};
+    fc->options.dilation_h = dc.dilation_h, fc->options.dilation_w = dc.dilation_w;
     own = &dc.activation;
     fc->depthwise = true;
   } else {
@@ -93,7 +96,9 @@ bool absorb_batch_norm(const Layer& layer, FusedConv* fc) {
 }
 
 void prepare_winograd(const Model& m, FusedConv* fc) {
-  if (fc->depthwise || fc->group >= 0 || fc->options.stride_h != 1 || fc->options.stride_w != 1)
+  const ConvOptions& o = fc->options;
+  if (fc->depthwise || fc->group >= 0 || o.stride_h != 1 || o.stride_w != 1 || o.dilation_h != 1 ||
+      o.dilation_w != 1 || o.groups != 1)
     return;
   const Shape& out = m.output_shape(fc->layers[0]);
   if (out[1] * out[2] < kWinogradMinOutputPixels) return;
@@ -107,7 +112,7 @@ void group_siblings(const Model& m, Fusion* f) {
     const FusedConv& fc = f->convs[c];
     const Shape& k = fc.kernel.shape();
     if (fc.depthwise || k[0] != 1 || k[1] != 1 || fc.options.stride_h != 1 ||
-        fc.options.stride_w != 1)
+        fc.options.stride_w != 1 || fc.options.groups != 1)
       continue;
     const Activation& a = fc.options.activation;
     const std::string key = activation_name(a) + "/" + std::to_string(a.max_value) + "/" +

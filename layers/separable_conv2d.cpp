@@ -18,6 +18,7 @@ struct SeparableConv2DConfig {
   Padding padding = Padding::kValid;
   bool use_bias = true;
   Activation activation = {};
+  int64_t dilation_h = 1, dilation_w = 1;  // of the depthwise step
 };
 
 class SeparableConv2D : public Layer {
@@ -40,16 +41,19 @@ class SeparableConv2D : public Layer {
     add_weight("pointwise_kernel", {1, 1, in[3] * c.depth_multiplier, c.filters});
     if (c.use_bias) add_weight("bias", {c.filters});
     try {
-      return {in[0], padded_size(in[1], c.kernel_h, c.stride_h, c.padding).out,
-              padded_size(in[2], c.kernel_w, c.stride_w, c.padding).out, c.filters};
+      return {in[0],
+              padded_size(in[1], (c.kernel_h - 1) * c.dilation_h + 1, c.stride_h, c.padding).out,
+              padded_size(in[2], (c.kernel_w - 1) * c.dilation_w + 1, c.stride_w, c.padding).out,
+              c.filters};
     } catch (const Error& e) {
       fail(e.what());
     }
   }
 
   LayerOutput forward(const std::vector<Var>& inputs) const override {
-    const Var depthwise = depthwise_conv2d(inputs[0], param("depthwise_kernel"), Var(),
-                                           {config_.stride_h, config_.stride_w, config_.padding});
+    ConvOptions spatial{config_.stride_h, config_.stride_w, config_.padding};
+    spatial.dilation_h = config_.dilation_h, spatial.dilation_w = config_.dilation_w;
+    const Var depthwise = depthwise_conv2d(inputs[0], param("depthwise_kernel"), Var(), spatial);
     ConvOptions pointwise;
     if (!is_class_score_activation(config_.activation)) pointwise.activation = config_.activation;
     const Var y = conv2d(depthwise, param("pointwise_kernel"), param("bias"), pointwise);
@@ -65,8 +69,8 @@ class SeparableConv2D : public Layer {
 
 std::unique_ptr<Layer> make_SeparableConv2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  r.require_no_dilation();
   SeparableConv2DConfig c;
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
   c.filters = r.integer("filters", 0);
   std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
   std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
