@@ -14,7 +14,7 @@ namespace {
 using testing::keras_layer;
 using testing::random_tensor;
 
-const char* kClasses[] = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"};
+constexpr const char* kClasses[] = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"};
 
 float combine(const std::string& cls, const std::vector<float>& v) {
   float y = v[0];

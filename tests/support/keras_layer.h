@@ -79,8 +79,8 @@ inline std::string config_error(const std::string& class_name, const std::string
 
 // The base-layer fields each Keras version writes into every layer config (Keras 3's dtype is a
 // DTypePolicy object), to splice in front of a layer's own fields: "{" + kKeras3Base + ", ...}".
-inline const char* kKeras2Base = R"("name": "l", "trainable": true, "dtype": "float32")";
-inline const char* kKeras3Base =
+inline constexpr const char* kKeras2Base = R"("name": "l", "trainable": true, "dtype": "float32")";
+inline constexpr const char* kKeras3Base =
     R"("name": "l", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy",
        "config": {"name": "float32"}, "registered_name": null})";
 
