@@ -120,9 +120,12 @@ std::string type_name(hid_t type) {
   }
 }
 
+// Floats, and integers: Keras' Normalization keeps its sample `count` as an int64 weight.
 bool is_convertible_float(hid_t type) {
   const size_t size = H5Tget_size(type);
-  return H5Tget_class(type) == H5T_FLOAT && (size == 2 || size == 4 || size == 8);
+  const H5T_class_t c = H5Tget_class(type);
+  return (c == H5T_FLOAT && (size == 2 || size == 4 || size == 8)) ||
+         (c == H5T_INTEGER && (size == 1 || size == 2 || size == 4 || size == 8));
 }
 
 // "a//b/" -> {"a", "b"}.
@@ -556,7 +559,7 @@ Tensor Group::read_float_dataset(const std::string& relative_path) const {
   Handle type = checked(H5Dget_type(dataset.get()), file_label_, "cannot read the type of " + what);
   if (!is_convertible_float(type.get())) {
     throw Error(file_label_ + ": " + what + " has type " + type_name(type.get()) +
-                ", expected float32");
+                ", expected a float or integer type");
   }
   Handle space =
       checked(H5Dget_space(dataset.get()), file_label_, "cannot read the shape of " + what);
@@ -568,7 +571,7 @@ Tensor Group::read_float_dataset(const std::string& relative_path) const {
     fail_too_large(file_label_, what + " of shape " + to_string(shape));
   }
   if (values.size() > 0) {
-    // HDF5 converts float16 and float64 to float32 here.
+    // HDF5 converts float16, float64 and integers to float32 here.
     check(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
           file_label_, "cannot read " + what + ", the file may be truncated or corrupt");
   }
