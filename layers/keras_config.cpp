@@ -1,5 +1,6 @@
 #include "layers/keras_config.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -167,6 +168,7 @@ class Flattener {
     if (outputs.size() != 1)
       throw Error("model config: " + std::to_string(outputs.size()) +
                   " outputs (gaze models have one)");
+    const std::map<std::string, int64_t> offsets = nested_node_offsets(config, by_name);
     // The gaze name of a tensor of this model.
     std::function<std::string(const TensorRef&)> resolve = [&](const TensorRef& r) {
       auto it = by_name.find(r.layer);
@@ -174,8 +176,9 @@ class Flattener {
       const std::string cls = entry_class(*it->second);
       if (cls == "InputLayer") return input.empty() ? prefix + r.layer : input;
       if (is_model_class(cls)) {
+        const int64_t call = r.node - offsets.at(r.layer);
         return nested_output(cls, it->second->value("config", json::object()),
-                             call_name(prefix, r.layer, r.node) + "/");
+                             call_name(prefix, r.layer, call) + "/");
       }
       return call_name(prefix, r.layer, r.node);
     };
@@ -241,6 +244,48 @@ class Flattener {
       }
     }
     return previous;
+  }
+
+  // How node indices that refer to each nested model count. A model built on an Input already
+  // has a node of its own (input to output), which Keras leaves out of the config but counts: its
+  // first call in the outer model is node 1 (keras/src/models/functional.py, get_config's
+  // node_reindexing_map; tf.keras' _should_skip_first_node; TF.js does the same). Without that
+  // node, the first call is node 0. Decided from the references themselves where they tell (an
+  // index equal to the number of calls, or a 0), else by class: Functional models have one.
+  static std::map<std::string, int64_t> nested_node_offsets(
+      const json& config, const std::map<std::string, const json*>& by_name) {
+    std::map<std::string, std::vector<int64_t>> used;  // nested model -> node indices referred to
+    auto note = [&](const TensorRef& r) {
+      auto it = by_name.find(r.layer);
+      if (it != by_name.end() && is_model_class(entry_class(*it->second)))
+        used[r.layer].push_back(r.node);
+    };
+    for (const json& l : config["layers"]) {
+      for (const auto& call : layer_calls(l.value("inbound_nodes", json::array()), entry_name(l)))
+        for (const TensorRef& r : call) note(r);
+    }
+    for (const TensorRef& r : endpoints(config.value("output_layers", json::array()), "outputs"))
+      note(r);
+    std::map<std::string, int64_t> offsets;
+    for (const auto& [name, entry] : by_name) {
+      const std::string cls = entry_class(*entry);
+      if (!is_model_class(cls)) continue;
+      const int64_t calls = static_cast<int64_t>(
+          layer_calls(entry->value("inbound_nodes", json::array()), name).size());
+      const std::vector<int64_t>& nodes = used[name];
+      int64_t offset = cls == "Sequential" ? 0 : 1;
+      if (std::count(nodes.begin(), nodes.end(), calls) > 0) offset = 1;
+      if (std::count(nodes.begin(), nodes.end(), 0) > 0) offset = 0;
+      for (int64_t n : nodes) {
+        if (n - offset < 0 || n - offset >= calls) {
+          throw Error("model config: a reference to node " + std::to_string(n) +
+                      " of nested model '" + name + "', which is called " + std::to_string(calls) +
+                      " time(s)");
+        }
+      }
+      offsets[name] = offset;
+    }
+    return offsets;
   }
 
   // The gaze name of a nested model's output, for the call named by `prefix`.

@@ -369,6 +369,7 @@ struct ManifestWeight {
   Shape shape;
   int64_t count = 0;  // element_count(shape)
   std::optional<Quantization> quantization;
+  bool int32 = false;  // stored as int32 (a Normalization's count), read as float
 
   int64_t byte_size() const { return count * (quantization ? quantization->bytes_per_value : 4); }
 };
@@ -391,6 +392,14 @@ Tensor decode_weight(const ManifestWeight& weight, std::span<const uint8_t> byte
   Tensor tensor(weight.shape);
   if (weight.count == 0) return tensor;
   float* out = tensor.data();
+  if (weight.int32) {
+    for (int64_t i = 0; i < weight.count; ++i) {
+      int32_t v;
+      std::memcpy(&v, bytes.data() + i * 4, 4);
+      out[i] = static_cast<float>(v);
+    }
+    return tensor;
+  }
   if (!weight.quantization) {
     std::memcpy(out, bytes.data(), bytes.size());
     return tensor;
@@ -592,10 +601,12 @@ class TfjsReader {
     }
 
     const Json& dtype = member(entry, "dtype", where);
-    if (dtype != "float32") {
-      fail(where + " has dtype " + dtype.dump() + "; gaze reads float32 weights only");
+    if (dtype != "float32" && dtype != "int32") {
+      fail(where + " has dtype " + dtype.dump() + "; gaze reads float32 and int32 weights only");
     }
+    weight.int32 = dtype == "int32";
     if (entry.contains("quantization")) {
+      if (weight.int32) fail(where + " is int32 and quantized");
       weight.quantization = quantization(entry["quantization"], where);
     }
     return weight;
