@@ -36,10 +36,18 @@ Shape Conv2D::build(const std::vector<Shape>& inputs) {
   }
 }
 
+std::optional<ConvolutionSpec> Conv2D::convolution() const {
+  ConvolutionSpec spec;
+  spec.kind = ConvolutionSpec::Kind::kConv2D;
+  spec.options = {config_.stride_h, config_.stride_w, config_.padding};
+  spec.activation = config_.activation;
+  spec.options.dilation_h = config_.dilation_h, spec.options.dilation_w = config_.dilation_w;
+  spec.options.groups = config_.groups;
+  return spec;
+}
+
 LayerOutput Conv2D::forward(const std::vector<Var>& inputs) const {
-  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
-  options.dilation_h = config_.dilation_h, options.dilation_w = config_.dilation_w;
-  options.groups = config_.groups;
+  ConvOptions options = convolution()->options;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = conv2d(inputs[0], param("kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
@@ -66,9 +74,18 @@ Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
   }
 }
 
+std::optional<ConvolutionSpec> DepthwiseConv2D::convolution() const {
+  ConvolutionSpec spec;
+  spec.kind = ConvolutionSpec::Kind::kDepthwise;
+  spec.options = {config_.stride_h, config_.stride_w, config_.padding};
+  spec.activation = config_.activation;
+  spec.kernel = "depthwise_kernel";
+  spec.options.dilation_h = config_.dilation_h, spec.options.dilation_w = config_.dilation_w;
+  return spec;
+}
+
 LayerOutput DepthwiseConv2D::forward(const std::vector<Var>& inputs) const {
-  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
-  options.dilation_h = config_.dilation_h, options.dilation_w = config_.dilation_w;
+  ConvOptions options = convolution()->options;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};

@@ -37,6 +37,7 @@ class Conv2D : public Layer {
   const char* class_name() const override { return "Conv2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  std::optional<ConvolutionSpec> convolution() const override;
   const Conv2DConfig& config() const { return config_; }
 
  private:
@@ -59,6 +60,7 @@ class DepthwiseConv2D : public Layer {
   const char* class_name() const override { return "DepthwiseConv2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  std::optional<ConvolutionSpec> convolution() const override;
   const DepthwiseConv2DConfig& config() const { return config_; }
 
  private:

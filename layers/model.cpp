@@ -195,7 +195,12 @@ std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& v
       const FusedConv& fc = f.convs[step.index];
       ConvOptions o = fc.options;
       o.workspace = &workspace_;
-      const Var& x = values[step.reads[0]];
+      Var x = values[step.reads[0]];
+      if (fc.separable_depthwise.defined()) {  // SeparableConv2D: its depthwise step first
+        ConvOptions d = fc.separable_options;
+        d.workspace = &workspace_;
+        x = depthwise_conv2d(x, Var(fc.separable_depthwise), Var(), d);
+      }
       // Without a gradient through it, a Winograd step needs only its transformed kernel.
       const Var kernel = o.winograd && !x.requires_grad() ? Var() : Var(fc.kernel);
       const Var bias = fc.bias.defined() ? Var(fc.bias) : Var();

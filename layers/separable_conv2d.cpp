@@ -50,9 +50,19 @@ class SeparableConv2D : public Layer {
     }
   }
 
+  std::optional<ConvolutionSpec> convolution() const override {
+    ConvolutionSpec spec;
+    spec.kind = ConvolutionSpec::Kind::kSeparable;
+    spec.activation = config_.activation;
+    spec.depthwise_options = {config_.stride_h, config_.stride_w, config_.padding};
+    spec.kernel = "pointwise_kernel";
+    spec.depthwise_options.dilation_h = config_.dilation_h;
+    spec.depthwise_options.dilation_w = config_.dilation_w;
+    return spec;
+  }
+
   LayerOutput forward(const std::vector<Var>& inputs) const override {
-    ConvOptions spatial{config_.stride_h, config_.stride_w, config_.padding};
-    spatial.dilation_h = config_.dilation_h, spatial.dilation_w = config_.dilation_w;
+    const ConvOptions spatial = convolution()->depthwise_options;
     const Var depthwise = depthwise_conv2d(inputs[0], param("depthwise_kernel"), Var(), spatial);
     ConvOptions pointwise;
     if (!is_class_score_activation(config_.activation)) pointwise.activation = config_.activation;
