@@ -113,21 +113,24 @@ class File {
  public:
   // Checks that the file exists and is an HDF5 file first, for clear messages.
   static File open_read_only(const std::string& path);
-  // Creates or truncates `path`. `label` names the file in error messages (a writer that creates
+  // A new file, built in memory and written to `path` (created or truncated) by close(); nothing
+  // is written without close(). `label` names the file in error messages (a writer that creates
   // a temporary file gives the final path); it defaults to `path`.
   static File create(const std::string& path, const std::string& label = "");
 
   Group& root() { return root_; }
   const Group& root() const { return root_; }
   const std::string& label() const { return label_; }
-  // Flushes and closes the file; throws Error if that fails. The File is unusable afterwards.
+  // Closes the file, writing a created one to its path, every write checked; throws Error naming
+  // the label if that fails. The File is unusable afterwards.
   void close();
 
  private:
-  File(Handle file, std::string label);
+  File(Handle file, std::string label, std::string path);
 
   Handle file_;
   std::string label_;
+  std::string path_;  // where close() writes a created file; empty for a file opened to read
   Group root_;
 };
 
