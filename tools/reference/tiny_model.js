@@ -22,10 +22,10 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const tf = require('@tensorflow/tfjs');
+const { checkPinned, checkLittleEndian, readNpyF32 } = require('./ref_util');
 
 const HERE = __dirname;
 const FIXTURES = path.resolve(HERE, '..', '..', 'tests', 'fixtures');
@@ -33,30 +33,8 @@ const OUT = path.join(FIXTURES, 'tfjs_tiny');
 const NPY_DIR = path.join(FIXTURES, 'npy');
 const CLASSES = ['cat', 'dog', 'fish', 'bird', 'frog'];
 
-function pkgVersion(name) {
-  return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-const PINNED = { '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-core': '4.22.0',
-                 '@tensorflow/tfjs-backend-cpu': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0' };
-for (const [name, want] of Object.entries(PINNED)) {
-  const got = pkgVersion(name);
-  if (got !== want) throw new Error(`${name} is ${got}, expected ${want} (run npm ci)`);
-}
-if (os.endianness() !== 'LE') throw new Error('the weight files are little-endian');
-
-function readNpyF32(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 0, 6) !== '\x93NUMPY' || buf[6] !== 1 || buf[7] !== 0) throw new Error(`${file}: not npy v1.0`);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'descr': '<f4'") || !header.includes("'fortran_order': False")) throw new Error(`${file}: bad header`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map(s => s.trim()).filter(Boolean).map(Number);
-  const bytes = buf.subarray(10 + hlen);
-  const data = new Float32Array(bytes.length / 4);
-  Buffer.from(data.buffer).set(bytes);
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${file}: size does not match shape`);
-  return { shape, data };
-}
+const PINNED = checkPinned();
+checkLittleEndian();
 
 // -------------------------------------------------------------------------------------------- the model
 
