@@ -225,7 +225,8 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
         // Through the fused activation and scale first, with the same rule as the activation op.
         Tensor d_bias;
         const Tensor dy =
-            epilogue_backward(self.value, self.grad, options, backward_options.relu_rule, &d_bias);
+            epilogue_backward(self.value, self.grad, options, backward_options.relu_rule,
+                              self.inputs[2] ? &d_bias : nullptr);
         if (auto& dx = self.inputs[0])
           dx->accumulate_grad(conv2d_input_grad(g, dy, k_saved, options.groups));
         if (auto& dk = self.inputs[1])

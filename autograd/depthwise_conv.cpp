@@ -111,7 +111,8 @@ Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const Con
       [g, mult, k_saved, x_saved, options = saved](Node& self, const BackwardOptions& bo) {
         const auto& in = self.inputs;
         Tensor d_bias;
-        const Tensor dy = epilogue_backward(self.value, self.grad, options, bo.relu_rule, &d_bias);
+        const Tensor dy = epilogue_backward(self.value, self.grad, options, bo.relu_rule,
+                                            in[2] ? &d_bias : nullptr);
         Tensor dx = in[0] ? Tensor::zeros(in[0]->value.shape()) : Tensor();
         Tensor dk = in[1] ? Tensor::zeros(in[1]->value.shape()) : Tensor();
         depthwise_backward(g, mult, dy, x_saved, k_saved, in[0] ? &dx : nullptr,

@@ -1,20 +1,10 @@
 // The epilogue every convolution path shares: scale, bias and an activation of the table,
 // applied while the outputs are in cache, and its backward.
+#include <algorithm>
+
 #include "autograd/op_helpers.h"
 
 namespace gaze {
-
-void epilogue_row(float* v, int64_t count, const float* scale, const float* bias,
-                  const Activation& activation) {
-  if (scale && bias) {
-    for (int64_t j = 0; j < count; ++j) v[j] = v[j] * scale[j] + bias[j];
-  } else if (scale) {
-    for (int64_t j = 0; j < count; ++j) v[j] *= scale[j];
-  } else if (bias) {
-    for (int64_t j = 0; j < count; ++j) v[j] += bias[j];
-  }
-  if (!is_linear(activation)) activation_forward(activation, v, v, count);
-}
 
 void epilogue_rows(float* out, int64_t rows, int64_t cout, const ConvOptions& options,
                    const Tensor& bias) {
@@ -31,18 +21,26 @@ bool fuses_activation(const ConvOptions& options, bool needs_gradient) {
 
 Tensor epilogue_backward(const Tensor& y, const Tensor& dy, const ConvOptions& options,
                          ReluRule rule, Tensor* d_bias_input) {
-  Tensor d = dy;
-  if (!is_linear(options.activation)) {
-    d = Tensor(dy.shape());
-    activation_backward(options.activation, nullptr, y.data(), dy.data(), d.data(), d.size(), rule);
+  const bool scaled = options.scale.defined();
+  if (is_linear(options.activation) && !scaled) {
+    if (d_bias_input) *d_bias_input = dy;
+    return dy;
   }
-  if (d_bias_input) *d_bias_input = d;  // d loss / d bias is summed from this
-  if (!options.scale.defined()) return d;
-  Tensor scaled(d.shape());
-  const int64_t c = options.scale.size();
-  const float* s = options.scale.data();
-  for (int64_t i = 0; i < d.size(); ++i) scaled.data()[i] = d.data()[i] * s[i % c];
-  return scaled;
+  Tensor d(dy.shape());
+  if (is_linear(options.activation))
+    std::copy_n(dy.data(), dy.size(), d.data());
+  else
+    activation_backward(options.activation, nullptr, y.data(), dy.data(), d.data(), d.size(), rule);
+  // d loss / d bias is summed from d before the scale; only a recorded bias needs that copy.
+  if (d_bias_input) *d_bias_input = scaled ? d.clone() : d;
+  if (scaled) {
+    const int64_t c = options.scale.size();
+    const float* s = options.scale.data();
+    float* v = d.data();
+    for (int64_t p = 0; p < d.size(); p += c)
+      for (int64_t k = 0; k < c; ++k) v[p + k] *= s[k];
+  }
+  return d;
 }
 
 }  // namespace gaze

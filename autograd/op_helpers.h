@@ -1,6 +1,7 @@
 // Pieces shared by several ops' implementations (not part of the public op API).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "autograd/ops.h"
@@ -37,9 +38,27 @@ Tensor conv2d_winograd_forward(const ConvGeometry& g, const Tensor& x, const Win
                                const Tensor& bias, const ConvOptions& options);
 
 // A convolution's epilogue on one row of `count` outputs (channels c0 .. c0 + count - 1):
-// v = activation(v * scale + bias), scale and bias offset to c0 (either may be null).
-void epilogue_row(float* v, int64_t count, const float* scale, const float* bias,
-                  const Activation& activation);
+// v = activation(v * scale + bias), scale and bias offset to c0 (either may be null). Inline,
+// with linear and plain relu handled here: it runs once per output pixel (and per 64-channel
+// block in Winograd's output transform), hundreds of thousands of times per forward pass.
+inline void epilogue_row(float* v, int64_t count, const float* scale, const float* bias,
+                         const Activation& activation) {
+  if (scale && bias) {
+    for (int64_t j = 0; j < count; ++j) v[j] = v[j] * scale[j] + bias[j];
+  } else if (scale) {
+    for (int64_t j = 0; j < count; ++j) v[j] *= scale[j];
+  } else if (bias) {
+    for (int64_t j = 0; j < count; ++j) v[j] += bias[j];
+  }
+  if (activation.kind == ActivationKind::kLinear) return;
+  if (activation.kind == ActivationKind::kRelu && activation.negative_slope == 0.0f &&
+      activation.threshold == 0.0f) {
+    const float hi = activation.max_value;
+    for (int64_t j = 0; j < count; ++j) v[j] = std::min(std::max(v[j], 0.0f), hi);
+    return;
+  }
+  activation_forward(activation, v, v, count);
+}
 // The epilogue over rows [rows, cout], in parallel.
 void epilogue_rows(float* out, int64_t rows, int64_t cout, const ConvOptions& options,
                    const Tensor& bias);
