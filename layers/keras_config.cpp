@@ -93,7 +93,7 @@ std::vector<std::string> endpoint_names(const json& v, const char* what) {
 }
 
 // Adds the layers so that each comes after its inputs, whatever order the config lists them in.
-Model assemble(std::vector<LayerSpec> specs, const std::string& output) {
+Model assemble(std::vector<LayerSpec> specs, const std::string& output, int keras_major) {
   Model model;
   std::set<std::string> added;
   while (!specs.empty()) {
@@ -105,7 +105,7 @@ Model assemble(std::vector<LayerSpec> specs, const std::string& output) {
         ++it;
         continue;
       }
-      model.add(make_layer(it->class_name, it->name, it->config), it->inbound);
+      model.add(make_layer(it->class_name, it->name, it->config, keras_major), it->inbound);
       added.insert(it->name);
       it = specs.erase(it);
       progress = true;
@@ -119,7 +119,7 @@ Model assemble(std::vector<LayerSpec> specs, const std::string& output) {
   return model;
 }
 
-Model functional(const json& config) {
+Model functional(const json& config, int keras_major) {
   if (!config.contains("layers") || !config["layers"].is_array())
     throw Error("model config: no layer list");
   std::vector<LayerSpec> specs;
@@ -140,10 +140,10 @@ Model functional(const json& config) {
   // The InputLayer goes first.
   std::stable_partition(specs.begin(), specs.end(),
                         [](const LayerSpec& s) { return s.class_name == "InputLayer"; });
-  return assemble(std::move(specs), outputs.empty() ? "" : outputs[0]);
+  return assemble(std::move(specs), outputs.empty() ? "" : outputs[0], keras_major);
 }
 
-Model sequential(const json& config) {
+Model sequential(const json& config, int keras_major) {
   const json& layers = config.is_array() ? config : config.value("layers", json::array());
   std::vector<LayerSpec> specs;
   for (const json& l : layers) specs.push_back(layer_spec(l));
@@ -160,12 +160,12 @@ Model sequential(const json& config) {
     specs.insert(specs.begin(), in);
   }
   for (size_t i = 1; i < specs.size(); ++i) specs[i].inbound = {specs[i - 1].name};
-  return assemble(std::move(specs), "");
+  return assemble(std::move(specs), "", keras_major);
 }
 
 }  // namespace
 
-Model model_from_keras_config(const std::string& json_text) {
+Model model_from_keras_config(const std::string& json_text, int keras_major) {
   json root;
   try {
     root = json::parse(json_text);
@@ -178,8 +178,8 @@ Model model_from_keras_config(const std::string& json_text) {
   const std::string cls =
       root["class_name"].is_string() ? root["class_name"].get<std::string>() : "";
   const json& config = root.contains("config") ? root["config"] : json();
-  if (cls == "Model" || cls == "Functional") return functional(config);
-  if (cls == "Sequential") return sequential(config);
+  if (cls == "Model" || cls == "Functional") return functional(config, keras_major);
+  if (cls == "Sequential") return sequential(config, keras_major);
   throw Error("model config: unsupported model class '" + cls +
               "' (supported: Model, Functional, Sequential)");
 }

@@ -9,6 +9,8 @@
 
 namespace gaze {
 
-Model model_from_keras_config(const std::string& json_text);
+// `keras_major` is the Keras version that wrote the config: 3 for a `.keras` file whose
+// metadata.json says 3.x. Some semantics changed in Keras 3 (hard_sigmoid, ConfigReader).
+Model model_from_keras_config(const std::string& json_text, int keras_major = 2);
 
 }  // namespace gaze

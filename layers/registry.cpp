@@ -51,7 +51,7 @@ const std::map<std::string, LayerFactory>& factories() {
 }  // namespace
 
 std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::string& name,
-                                  const nlohmann::json& config) {
+                                  const nlohmann::json& config, int keras_major) {
   auto it = factories().find(class_name);
   if (it == factories().end()) {
     std::string list;
@@ -60,7 +60,7 @@ std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::stri
                 "' (supported: " + list + ")");
   }
   if (!config.is_object()) throw Error("layer '" + name + "': config is not an object");
-  return it->second(name, ConfigReader(name, config));
+  return it->second(name, ConfigReader(name, config, keras_major));
 }
 
 std::vector<std::string> supported_layer_classes() {

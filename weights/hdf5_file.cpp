@@ -1,6 +1,7 @@
 #include "weights/hdf5_file.h"
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -548,13 +549,14 @@ void Group::write_string_array_attribute(const std::string& name,
   }
 }
 
-Tensor Group::read_float_dataset(const std::string& relative_path) const {
+Tensor Group::read_float_dataset(const std::string& relative_path, Integers integers) const {
   QuietErrors quiet;
   const std::string what = "dataset " + quoted(full_path(relative_path));
   Handle dataset = checked(H5Dopen2(handle_.get(), relative_path.c_str(), H5P_DEFAULT), file_label_,
                            "cannot open " + what);
   Handle type = checked(H5Dget_type(dataset.get()), file_label_, "cannot read the type of " + what);
-  if (!is_convertible_float(type.get())) {
+  const bool integer = integers == Integers::kConvert && H5Tget_class(type.get()) == H5T_INTEGER;
+  if (!integer && !is_convertible_float(type.get())) {
     throw Error(file_label_ + ": " + what + " has type " + type_name(type.get()) +
                 ", expected float32");
   }
@@ -568,7 +570,7 @@ Tensor Group::read_float_dataset(const std::string& relative_path) const {
     fail_too_large(file_label_, what + " of shape " + to_string(shape));
   }
   if (values.size() > 0) {
-    // HDF5 converts float16 and float64 to float32 here.
+    // HDF5 converts float16, float64 and integers to float32 here.
     check(H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
           file_label_, "cannot read " + what + ", the file may be truncated or corrupt");
   }
@@ -615,6 +617,22 @@ File File::open_read_only(const std::string& path) {
   Handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), path,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
   return File(std::move(file), path);
+}
+
+File File::open_image(const std::vector<unsigned char>& image, const std::string& label) {
+  QuietErrors quiet;
+  static constexpr unsigned char kSignature[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (image.size() < sizeof kSignature ||
+      !std::equal(std::begin(kSignature), std::end(kSignature), image.begin())) {
+    throw Error(label + ": not an HDF5 file" + (image.empty() ? " (it is empty)" : ""));
+  }
+  // Read-only and without a copy: HDF5 neither writes to nor frees the caller's bytes. The
+  // pointer is not const in HDF5's signature only because images can be opened for writing.
+  Handle file =
+      checked(H5LTopen_file_image(const_cast<unsigned char*>(image.data()), image.size(),
+                                  H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE),
+              label, "cannot open the HDF5 file, it may be truncated or corrupt");
+  return File(std::move(file), label);
 }
 
 File File::create(const std::string& path, const std::string& label) {

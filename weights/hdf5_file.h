@@ -86,8 +86,11 @@ class Group {
                                     StringStorage storage = StringStorage::kFixedLength);
 
   // A float dataset of any rank (a scalar dataset reads as a rank-0 tensor). float16 and float64
-  // are converted to float32; any other type is an error naming it.
-  Tensor read_float_dataset(const std::string& relative_path) const;
+  // are converted to float32; any other type is an error naming it, except integers when
+  // `integers` says so (Keras' int64 `count` of a Normalization layer).
+  enum class Integers { kRefuse, kConvert };
+  Tensor read_float_dataset(const std::string& relative_path,
+                            Integers integers = Integers::kRefuse) const;
   // Creates the dataset (and any missing intermediate groups), stored as `type`.
   void write_dataset(const std::string& relative_path, const Tensor& values,
                      StoredType type = StoredType::kFloat32);
@@ -113,6 +116,9 @@ class File {
  public:
   // Checks that the file exists and is an HDF5 file first, for clear messages.
   static File open_read_only(const std::string& path);
+  // A file image in memory, e.g. an HDF5 file read from a zip archive, opened read-only. The
+  // bytes are not copied: `image` must outlive the File, unchanged. `label` names it in messages.
+  static File open_image(const std::vector<unsigned char>& image, const std::string& label);
   // Creates or truncates `path`. `label` names the file in error messages (a writer that creates
   // a temporary file gives the final path); it defaults to `path`.
   static File create(const std::string& path, const std::string& label = "");
