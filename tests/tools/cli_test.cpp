@@ -694,10 +694,11 @@ struct CommandOptions {
 };
 
 const std::vector<CommandOptions> kCommandOptions = {
-    {"classify", {"help", "model", "top", "preprocessing", "json"}},
+    {"classify", {"help", "model", "config", "top", "preprocessing", "json"}},
     {"cam",
      {"help",
       "model",
+      "config",
       "method",
       "class",
       "top",
@@ -716,8 +717,8 @@ const std::vector<CommandOptions> kCommandOptions = {
       "preprocessing",
       "top-predictions",
       "json"}},
-    {"inspect", {"help", "json", "spatial"}},
-    {"layers", {"help", "all"}},
+    {"inspect", {"help", "config", "json", "spatial"}},
+    {"layers", {"help", "config", "all"}},
     {"convert", {"help", "classes", "preprocessing", "force"}},
 };
 
