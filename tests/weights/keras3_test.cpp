@@ -174,6 +174,20 @@ TEST(Keras3, Keras2WeightsOnlyLoadByOrder) {
   EXPECT_EQ(testing::max_abs_diff(a, b), 0.0f);
 }
 
+// Two HDF5 images open at once are two files (HDF5 would take two of the same name for one).
+TEST(Keras3, FileImagesOpenSideBySide) {
+  const auto flat = entries_of("flat.keras").at("model.weights.h5");
+  const auto seq = entries_of("seq.keras").at("model.weights.h5");
+  const std::vector<unsigned char> a(flat.begin(), flat.end()), b(seq.begin(), seq.end());
+  const hdf5::File fa = hdf5::File::open_image(a, "flat");
+  const hdf5::File fb = hdf5::File::open_image(b, "seq");
+  EXPECT_TRUE(fa.root().has_child("layers/depthwise_conv2d"));
+  EXPECT_FALSE(fb.root().has_child("layers/depthwise_conv2d"));
+  EXPECT_TRUE(fb.root().has_child("layers/max_pooling2d"));
+  EXPECT_EQ(fa.root().read_float_dataset("layers/dense/vars/0").shape(), (Shape{8, 5}));
+  EXPECT_EQ(fb.root().read_float_dataset("layers/dense/vars/0").shape(), (Shape{100, 3}));
+}
+
 // ---- Which file is which, and the errors ----
 
 TEST(Keras3Errors, FilesThatAreNotModels) {
