@@ -14,45 +14,47 @@
 namespace gaze {
 namespace {
 
-bool is_pointwise(const ConvGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
+bool is_pointwise(const ConvGeometry& g, int64_t groups) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && groups == 1;
 }
 
-// cols[count, kh*kw*c]: the receptive fields of output pixels first .. first+count-1 (row-major
-// over oh x ow) of one image, zeros where they reach into the padding.
-void im2col(const ConvGeometry& g, const float* x, float* cols, int64_t first, int64_t count) {
-  const int64_t row = g.kh * g.kw * g.c;
+// cols[count, kh*kw*cg]: the receptive fields of output pixels first .. first+count-1 (row-major
+// over oh x ow) of one image, in input channels c0 .. c0+cg-1 (one group's), zeros where they
+// reach into the padding.
+void im2col(const ConvGeometry& g, const float* x, float* cols, int64_t first, int64_t count,
+            int64_t c0, int64_t cg) {
+  const int64_t row = g.kh * g.kw * cg;
 #pragma omp parallel for
   for (int64_t p = first; p < first + count; ++p) {
     const int64_t oy = p / g.ow, ox = p % g.ow;
     float* dst = cols + (p - first) * row;
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       const int64_t iy = g.in_y(oy, ky);
-      for (int64_t kx = 0; kx < g.kw; ++kx, dst += g.c) {
+      for (int64_t kx = 0; kx < g.kw; ++kx, dst += cg) {
         const int64_t ix = g.in_x(ox, kx);
         if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
-          std::fill(dst, dst + g.c, 0.0f);
+          std::fill(dst, dst + cg, 0.0f);
         } else {
-          std::memcpy(dst, x + (iy * g.w + ix) * g.c, sizeof(float) * static_cast<size_t>(g.c));
+          std::memcpy(dst, x + (iy * g.w + ix) * g.c + c0, sizeof(float) * static_cast<size_t>(cg));
         }
       }
     }
   }
 }
 
-// dx (one image) += the scatter of dcols: the adjoint of im2col.
-void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
-  const int64_t row = g.kh * g.kw * g.c;
+// dx (one image, channels c0 .. c0+cg-1) += the scatter of dcols: the adjoint of im2col.
+void col2im(const ConvGeometry& g, const float* dcols, float* dx, int64_t c0, int64_t cg) {
+  const int64_t row = g.kh * g.kw * cg;
   for (int64_t oy = 0; oy < g.oh; ++oy) {
     for (int64_t ox = 0; ox < g.ow; ++ox) {
       const float* src = dcols + (oy * g.ow + ox) * row;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
         const int64_t iy = g.in_y(oy, ky);
-        for (int64_t kx = 0; kx < g.kw; ++kx, src += g.c) {
+        for (int64_t kx = 0; kx < g.kw; ++kx, src += cg) {
           const int64_t ix = g.in_x(ox, kx);
           if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-          float* dst = dx + (iy * g.w + ix) * g.c;
-          for (int64_t ci = 0; ci < g.c; ++ci) dst[ci] += src[ci];
+          float* dst = dx + (iy * g.w + ix) * g.c + c0;
+          for (int64_t ci = 0; ci < cg; ++ci) dst[ci] += src[ci];
         }
       }
     }
@@ -61,12 +63,16 @@ void col2im(const ConvGeometry& g, const float* dcols, float* dx) {
 
 constexpr int64_t kColumnFloats = int64_t{512} << 10;  // 2 MiB of im2col columns per chunk
 
+// With groups, group j is the GEMM of its input channels' columns [pixels, kh*kw*cg] with the
+// kernel's columns j*og .. j*og+og-1 (the kernel [kh, kw, cg, cout] is the matrix [kh*kw*cg,
+// cout]), written to the same columns of the output.
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
                       const Tensor& bias, const ConvOptions& options) {
-  const int64_t cout = kernel.dim(3);
-  const int64_t k = g.kh * g.kw * g.c;
+  const int64_t cout = kernel.dim(3), groups = options.groups;
+  const int64_t cg = g.c / groups, og = cout / groups;
+  const int64_t k = g.kh * g.kw * cg;
   Tensor out({g.n, g.oh, g.ow, cout});
-  if (is_pointwise(g)) {
+  if (is_pointwise(g, groups)) {
     gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
          kernel.data(), cout, 0.0f, out.data(), cout);
     epilogue_rows(out.data(), g.n * g.h * g.w, cout, options, bias);
@@ -85,21 +91,24 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t first = 0; first < pixels; first += chunk) {
       const int64_t count = std::min(chunk, pixels - first);
-      im2col(g, x.data() + n * g.h * g.w * g.c, cols, first, count);
       float* o = out.data() + (n * pixels + first) * cout;
-      gemm(Transpose::kNo, Transpose::kNo, count, cout, k, 1.0f, cols, k, kernel.data(), cout, 0.0f,
-           o, cout);
+      for (int64_t j = 0; j < groups; ++j) {
+        im2col(g, x.data() + n * g.h * g.w * g.c, cols, first, count, j * cg, cg);
+        gemm(Transpose::kNo, Transpose::kNo, count, og, k, 1.0f, cols, k, kernel.data() + j * og,
+             cout, 0.0f, o + j * og, cout);
+      }
       epilogue_rows(o, count, cout, options, bias);
     }
   }
   return out;
 }
 
-// d loss / d x = dout * kernel^T, scattered back by col2im.
-Tensor conv2d_input_grad(const ConvGeometry& g, const Tensor& dout, const Tensor& kernel) {
-  const int64_t cout = kernel.dim(3);
-  const int64_t k = g.kh * g.kw * g.c;
-  if (is_pointwise(g)) {
+// d loss / d x = dout * kernel^T, scattered back by col2im (per group).
+Tensor conv2d_input_grad(const ConvGeometry& g, const Tensor& dout, const Tensor& kernel,
+                         int64_t groups) {
+  const int64_t cout = kernel.dim(3), cg = g.c / groups, og = cout / groups;
+  const int64_t k = g.kh * g.kw * cg;
+  if (is_pointwise(g, groups)) {
     Tensor dx({g.n, g.h, g.w, g.c});
     gemm(Transpose::kNo, Transpose::kYes, g.n * g.h * g.w, g.c, cout, 1.0f, dout.data(), cout,
          kernel.data(), cout, 0.0f, dx.data(), g.c);
@@ -109,20 +118,23 @@ Tensor conv2d_input_grad(const ConvGeometry& g, const Tensor& dout, const Tensor
   const int64_t pixels = g.oh * g.ow;
   Tensor dcols({pixels, k});
   for (int64_t n = 0; n < g.n; ++n) {
-    gemm(Transpose::kNo, Transpose::kYes, pixels, k, cout, 1.0f, dout.data() + n * pixels * cout,
-         cout, kernel.data(), cout, 0.0f, dcols.data(), k);
-    col2im(g, dcols.data(), dx.data() + n * g.h * g.w * g.c);
+    for (int64_t j = 0; j < groups; ++j) {
+      gemm(Transpose::kNo, Transpose::kYes, pixels, k, og, 1.0f,
+           dout.data() + n * pixels * cout + j * og, cout, kernel.data() + j * og, cout, 0.0f,
+           dcols.data(), k);
+      col2im(g, dcols.data(), dx.data() + n * g.h * g.w * g.c, j * cg, cg);
+    }
   }
   return dx;
 }
 
-// d loss / d kernel = sum over images of cols^T * dout.
+// d loss / d kernel = sum over images of cols^T * dout (per group).
 Tensor conv2d_kernel_grad(const ConvGeometry& g, const Tensor& dout, const Tensor& x,
-                          const Shape& kernel_shape) {
-  const int64_t cout = kernel_shape[3];
-  const int64_t k = g.kh * g.kw * g.c;
+                          const Shape& kernel_shape, int64_t groups) {
+  const int64_t cout = kernel_shape[3], cg = g.c / groups, og = cout / groups;
+  const int64_t k = g.kh * g.kw * cg;
   Tensor dk = Tensor::zeros(kernel_shape);
-  if (is_pointwise(g)) {
+  if (is_pointwise(g, groups)) {
     gemm(Transpose::kYes, Transpose::kNo, k, cout, g.n * g.h * g.w, 1.0f, x.data(), g.c,
          dout.data(), cout, 0.0f, dk.data(), cout);
     return dk;
@@ -130,9 +142,11 @@ Tensor conv2d_kernel_grad(const ConvGeometry& g, const Tensor& dout, const Tenso
   const int64_t pixels = g.oh * g.ow;
   Tensor cols({pixels, k});
   for (int64_t n = 0; n < g.n; ++n) {
-    im2col(g, x.data() + n * g.h * g.w * g.c, cols.data(), 0, pixels);
-    gemm(Transpose::kYes, Transpose::kNo, k, cout, pixels, 1.0f, cols.data(), k,
-         dout.data() + n * pixels * cout, cout, 1.0f, dk.data(), cout);
+    for (int64_t j = 0; j < groups; ++j) {
+      im2col(g, x.data() + n * g.h * g.w * g.c, cols.data(), 0, pixels, j * cg, cg);
+      gemm(Transpose::kYes, Transpose::kNo, k, og, pixels, 1.0f, cols.data(), k,
+           dout.data() + n * pixels * cout + j * og, cout, 1.0f, dk.data() + j * og, cout);
+    }
   }
   return dk;
 }
@@ -164,10 +178,16 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   }
   const Shape ks = kernel.defined() ? kernel.shape() : Shape{wk->kh, wk->kw, wk->cin, wk->cout};
   if (ks.size() != 4) throw Error("conv2d: kernel must be [kh, kw, in, out], got " + to_string(ks));
-  const ConvGeometry g = conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h,
-                                       options.stride_w, options.padding);
-  if (ks[2] != g.c) {
-    throw Error("conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2]) +
+  const ConvGeometry g =
+      conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h, options.stride_w,
+                    options.padding, options.dilation_h, options.dilation_w);
+  const int64_t groups = options.groups;
+  if (groups < 1 || ks[3] % groups != 0) {
+    throw Error("conv2d: " + std::to_string(ks[3]) + " output channels do not split into " +
+                std::to_string(groups) + " groups");
+  }
+  if (ks[2] * groups != g.c) {
+    throw Error("conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2] * groups) +
                 " input channels, input " + to_string(x.shape()) + " has " + std::to_string(g.c));
   }
   if (bias.defined() && bias.shape() != Shape{ks[3]}) {
@@ -184,7 +204,8 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
     if (wk->kh != ks[0] || wk->kw != ks[1] || wk->cin != ks[2] || wk->cout != ks[3]) {
       throw Error("conv2d: the Winograd kernel was made for another kernel than " + to_string(ks));
     }
-    if (g.sh != 1 || g.sw != 1) throw Error("conv2d: Winograd's algorithm needs stride 1");
+    if (g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || groups != 1)
+      throw Error("conv2d: Winograd's algorithm needs stride 1, no dilation and one group");
     out = conv2d_winograd_forward(g, x.value(), *wk, b, options);
   } else {
     out = conv2d_forward(g, x.value(), kernel.value(), b, options);
@@ -205,9 +226,11 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
         Tensor d_bias;
         const Tensor dy =
             epilogue_backward(self.value, self.grad, options, backward_options.relu_rule, &d_bias);
-        if (auto& dx = self.inputs[0]) dx->accumulate_grad(conv2d_input_grad(g, dy, k_saved));
+        if (auto& dx = self.inputs[0])
+          dx->accumulate_grad(conv2d_input_grad(g, dy, k_saved, options.groups));
         if (auto& dk = self.inputs[1])
-          dk->accumulate_grad(conv2d_kernel_grad(g, dy, x_saved, dk->value.shape()));
+          dk->accumulate_grad(
+              conv2d_kernel_grad(g, dy, x_saved, dk->value.shape(), options.groups));
         if (self.inputs[2]) self.inputs[2]->accumulate_grad(channel_sums(d_bias));
       });
 }

@@ -76,8 +76,9 @@ Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const Con
   if (ks.size() != 4) {
     throw Error("depthwise_conv2d: kernel must be [kh, kw, in, multiplier], got " + to_string(ks));
   }
-  const ConvGeometry g = conv_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1],
-                                       options.stride_h, options.stride_w, options.padding);
+  const ConvGeometry g =
+      conv_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1], options.stride_h, options.stride_w,
+                    options.padding, options.dilation_h, options.dilation_w);
   if (ks[2] != g.c) {
     throw Error("depthwise_conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2]) +
                 " channels, input " + to_string(x.shape()) + " has " + std::to_string(g.c));

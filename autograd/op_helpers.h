@@ -12,18 +12,23 @@ struct ConvGeometry {
   int64_t kh, kw, sh, sw;  // window
   int64_t oh, ow;          // output
   int64_t pad_top, pad_left;
+  int64_t dh = 1, dw = 1;  // dilation: kernel taps dh rows / dw columns apart
 
   // Input row of output row oy and kernel row ky; may fall in the padding (< 0 or >= h).
-  int64_t in_y(int64_t oy, int64_t ky) const { return oy * sh - pad_top + ky; }
-  int64_t in_x(int64_t ox, int64_t kx) const { return ox * sw - pad_left + kx; }
+  int64_t in_y(int64_t oy, int64_t ky) const { return oy * sh - pad_top + ky * dh; }
+  int64_t in_x(int64_t ox, int64_t kx) const { return ox * sw - pad_left + kx * dw; }
 };
 
+// A dilated kernel covers (k - 1) * d + 1 cells, which TensorFlow's padding rules apply to.
 inline ConvGeometry conv_geometry(const std::string& op, const Shape& x, int64_t kh, int64_t kw,
-                                  int64_t sh, int64_t sw, Padding padding) {
+                                  int64_t sh, int64_t sw, Padding padding, int64_t dh = 1,
+                                  int64_t dw = 1) {
   if (x.size() != 4) throw Error(op + ": expected NHWC input of rank 4, got " + to_string(x));
-  const PaddedSize py = padded_size(x[1], kh, sh, padding);
-  const PaddedSize px = padded_size(x[2], kw, sw, padding);
-  return {x[0], x[1], x[2], x[3], kh, kw, sh, sw, py.out, px.out, py.pad_before, px.pad_before};
+  if (dh < 1 || dw < 1) throw Error(op + ": dilation must be positive");
+  const PaddedSize py = padded_size(x[1], (kh - 1) * dh + 1, sh, padding);
+  const PaddedSize px = padded_size(x[2], (kw - 1) * dw + 1, sw, padding);
+  return {x[0],   x[1],   x[2],          x[3],          kh, kw, sh, sw,
+          py.out, px.out, py.pad_before, px.pad_before, dh, dw};
 }
 
 // conv2d's forward by Winograd's algorithm with the pre-transformed kernel (conv_winograd.cpp);

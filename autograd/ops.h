@@ -66,6 +66,10 @@ struct ConvOptions {
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
   // Where the forward's scratch buffers come from; allocated per call when null.
   Workspace* workspace = nullptr;
+  // Keras dilation_rate, and (conv2d only) groups: input and output channels split into
+  // `groups` equal parts, part j of the output seeing only part j of the input.
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
 };
 
 // A pooling window.
@@ -83,8 +87,8 @@ struct PaddedSize {
 PaddedSize padded_size(int64_t in, int64_t kernel, int64_t stride, Padding padding);
 
 // conv.cpp: 2-D convolution (cross-correlation, as in Keras). x [N,H,W,Cin], kernel
-// [kh,kw,Cin,Cout], bias [Cout] or undefined. Im2col + GEMM; a 1x1 stride-1 kernel is one GEMM
-// on the input as it is.
+// [kh,kw,Cin/groups,Cout], bias [Cout] or undefined. Im2col + GEMM; a 1x1 stride-1 kernel is one
+// GEMM on the input as it is.
 Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options);
 // depthwise_conv.cpp: each input channel convolved with its own filters. kernel
 // [kh,kw,Cin,M]; output channel c*M+m; bias [Cin*M] or undefined.
@@ -109,9 +113,31 @@ Var max_pool2d(const Var& x, const Window2d& window);
 Var avg_pool2d(const Var& x, const Window2d& window);
 // [N,H,W,C] -> [N,C]
 Var global_avg_pool2d(const Var& x);
+// [N,H,W,C] -> [N,C]: each channel's maximum; its gradient goes to the first maximum.
+Var global_max_pool2d(const Var& x);
 
 // dense.cpp: x [N,in] * kernel [in,out] + bias [out] (bias may be undefined).
 Var dense(const Var& x, const Var& kernel, const Var& bias);
+
+// layer_norm.cpp: each row (the last axis) normalized by its own mean and biased variance:
+// (x - mean) / sqrt(var + epsilon) * gamma + beta. gamma and beta [C] or undefined.
+Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float epsilon);
+
+// broadcast.cpp: element-wise binary ops with NumPy broadcasting: the shapes are aligned at the
+// last axis, and a dimension of 1 (or a missing leading one) stretches to the other's. Maximum
+// and minimum send the gradient to `a` where a >= b (a <= b), so ties go to the first input, as
+// TensorFlow's Maximum and Minimum gradients do.
+enum class BinaryOp { kAdd, kSubtract, kMultiply, kDivide, kMaximum, kMinimum };
+Var binary(BinaryOp op, const Var& a, const Var& b);
+// The shape of `binary` on a and b; throws Error naming both when they do not broadcast.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+// resize.cpp
+// [N,H,W,C] -> [N, H*factor_h, W*factor_w, C], each cell repeated (nearest neighbour).
+Var upsample_nearest2d(const Var& x, int64_t factor_h, int64_t factor_w);
+// [N,H,W,C] -> [N,out_h,out_w,C] by bilinear interpolation with half-pixel centres, in float32
+// exactly as TensorFlow's tf.image.resize(method='bilinear') computes it.
+Var resize_bilinear(const Var& x, int64_t out_h, int64_t out_w);
 
 // shape_ops.cpp
 // Concatenation along the last (channel) axis; all other dimensions must agree.
@@ -123,8 +149,14 @@ Var slice_channels(const Var& x, int64_t begin, int64_t count);
 Var add(const std::vector<Var>& xs);
 // [N, ...] -> [N, prod(...)] in row-major (NHWC) order, as Keras flattens channels-last data.
 Var flatten(const Var& x);
+// The same values in another shape (one dimension may be -1), row-major; no copy.
+Var reshape(const Var& x, const Shape& shape);
+// Output axis i is input axis perm[i] (numpy.transpose).
+Var transpose(const Var& x, const std::vector<size_t>& perm);
 // Zero padding of the spatial dimensions of [N,H,W,C].
 Var zero_pad2d(const Var& x, int64_t top, int64_t bottom, int64_t left, int64_t right);
+// Rows and columns removed from the spatial borders of [N,H,W,C]; something must remain.
+Var crop2d(const Var& x, int64_t top, int64_t bottom, int64_t left, int64_t right);
 // Dropout at inference time is the identity; kept as an op so models keep Keras' layer names.
 Var dropout(const Var& x);
 

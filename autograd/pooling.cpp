@@ -1,5 +1,5 @@
-// Max, average and global average pooling, with TensorFlow's treatment of 'same' padding:
-// padded cells take no part (max ignores them; average divides by the count of real cells).
+// Max, average and the global poolings, with TensorFlow's treatment of 'same' padding: padded
+// cells take no part (max ignores them; average divides by the count of real cells).
 #include <algorithm>
 #include <limits>
 
@@ -134,6 +134,38 @@ Var global_avg_pool2d(const Var& x) {
                            }
                          }
                        }
+                       self.inputs[0]->accumulate_grad(std::move(dx));
+                     });
+}
+
+Var global_max_pool2d(const Var& x) {
+  const Shape& s = x.shape();
+  if (s.size() != 4)
+    throw Error("global_max_pool2d: expected NHWC input of rank 4, got " + to_string(s));
+  const int64_t n = s[0], hw = s[1] * s[2], c = s[3];
+  if (hw == 0) throw Error("global_max_pool2d: empty spatial size in " + to_string(s));
+  const float* xd = x.value().data();
+  Tensor out({n, c});
+  // Where each maximum came from, only when a gradient can be asked for.
+  std::vector<int64_t> argmax(x.requires_grad() ? static_cast<size_t>(n * c) : 0);
+  for (int64_t b = 0; b < n; ++b) {
+    float* o = out.data() + b * c;
+    std::fill(o, o + c, -std::numeric_limits<float>::infinity());
+    for (int64_t p = 0; p < hw; ++p) {
+      const int64_t row = (b * hw + p) * c;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        if (xd[row + ch] > o[ch] || p == 0) {  // strict: the first maximum wins ties
+          o[ch] = xd[row + ch];
+          if (!argmax.empty()) argmax[static_cast<size_t>(b * c + ch)] = row + ch;
+        }
+      }
+    }
+  }
+  return make_result(std::move(out), "global_max_pool2d", {x},
+                     [argmax = std::move(argmax)](Node& self, const BackwardOptions&) {
+                       Tensor dx = Tensor::zeros(self.inputs[0]->value.shape());
+                       for (size_t o = 0; o < argmax.size(); ++o)
+                         dx.data()[argmax[o]] += self.grad.data()[o];
                        self.inputs[0]->accumulate_grad(std::move(dx));
                      });
 }

@@ -156,35 +156,46 @@ static size_t single_consumer(const Model& m, size_t i) {
   return found;
 }
 
-// CAM is defined for `layer -> global average pooling -> Dense (the output)`; an AveragePooling2D
-// whose window covers the whole grid, followed by Flatten, is the same pooling.
+// CAM is defined for `layer -> global average pooling -> Dense`, the Dense being the output or
+// followed only by a softmax or sigmoid Activation (the heads fine-tuned models have), with
+// layers that are the identity at inference (Dropout, ...) allowed after the pooling. An
+// AveragePooling2D whose window covers the whole grid, followed by Flatten, is the same pooling.
 Tensor CamSession::dense_kernel_for_cam(const std::string& layer) const {
   const Model& m = model_;
-  std::vector<size_t> chain;
-  for (size_t at = m.index_of(layer); chain.size() < 3;) {
+  std::vector<size_t> chain;  // the single-consumer path after `layer`, up to the output
+  for (size_t at = m.index_of(layer); chain.size() < 16 && at != m.output_index();) {
     at = single_consumer(m, at);
     if (at == SIZE_MAX) break;
     chain.push_back(at);
-    if (dynamic_cast<const Dense*>(&m.layer(at))) break;
   }
-  auto is = [&](size_t k, const char* cls) {
+  size_t k = 0;
+  auto is = [&](const char* cls) {
     return k < chain.size() && m.layer(chain[k]).class_name() == std::string(cls);
   };
-  auto whole_grid = [&](size_t k) {
-    const Shape& s = m.output_shape(chain[k]);
-    return s.size() == 4 && s[1] == 1 && s[2] == 1;
-  };
-  size_t dense_at = SIZE_MAX;
-  if (is(0, "GlobalAveragePooling2D") && is(1, "Dense")) dense_at = 1;
-  if (is(0, "AveragePooling2D") && whole_grid(0) && is(1, "Flatten") && is(2, "Dense"))
-    dense_at = 2;
-  if (dense_at == SIZE_MAX || chain[dense_at] != m.output_index()) {
+  bool pooled = false;
+  if (is("GlobalAveragePooling2D")) {
+    pooled = true, ++k;
+  } else if (is("AveragePooling2D") && m.output_shape(chain[k])[1] == 1 &&
+             m.output_shape(chain[k])[2] == 1) {
+    ++k;
+    pooled = is("Flatten") && (++k, true);
+  }
+  while (pooled && k < chain.size() && m.layer(chain[k]).is_identity_at_inference()) ++k;
+  const size_t dense_at = pooled && is("Dense") ? k++ : SIZE_MAX;
+  if (dense_at != SIZE_MAX && k < chain.size()) {  // an Activation after the Dense
+    const Activation* a = m.layer(chain[k]).elementwise_activation();
+    const auto* act = dynamic_cast<const ActivationLayer*>(&m.layer(chain[k]));
+    if ((a || act) && is_class_score_activation(act ? act->activation() : *a) &&
+        is_linear(dynamic_cast<const Dense&>(m.layer(chain[dense_at])).config().activation))
+      ++k;
+  }
+  if (dense_at == SIZE_MAX || k != chain.size() || chain.back() != m.output_index()) {
     std::string path = layer;
     for (size_t i : chain) path += std::string(" -> ") + m.layer(i).class_name();
-    throw Error(
-        "method cam needs '" + layer +
-        "' to be followed by global average pooling and one Dense layer, the output (here: " +
-        path + " ...); use gradcam, which works at any layer");
+    throw Error("method cam needs '" + layer +
+                "' to be followed by global average pooling and one Dense layer, then at most a "
+                "softmax or sigmoid Activation, the output (here: " +
+                path + " ...); use gradcam, which works at any layer");
   }
   for (const Weight& w : m.layer(chain[dense_at]).weights()) {
     if (w.name == "kernel") return w.value;

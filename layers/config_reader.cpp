@@ -1,5 +1,7 @@
 #include "layers/config_reader.h"
 
+#include <tuple>
+
 namespace gaze {
 
 const ConfigReader::json* ConfigReader::find(const char* key) const {
@@ -35,6 +37,25 @@ std::string ConfigReader::string(const char* key, const std::string& fallback) c
   return v->get<std::string>();
 }
 
+std::optional<std::vector<float>> ConfigReader::numbers(const char* key) const {
+  const json* v = find(key);
+  if (!v) return std::nullopt;
+  if (v->is_object() && v->contains("config") && (*v)["config"].is_object() &&
+      (*v)["config"].contains("value")) {
+    v = &(*v)["config"]["value"];  // serialization_lib.py: __numpy__ and __tensor__ objects
+  }
+  if (v->is_number()) return std::vector<float>{v->get<float>()};
+  std::vector<float> values;
+  if (v->is_array() && !v->empty()) {
+    for (const json& e : *v) {
+      if (!e.is_number()) unsupported(key, v->dump() + " (a number or a list of numbers)");
+      values.push_back(e.get<float>());
+    }
+    return values;
+  }
+  bad(key, "a number or a list of numbers");
+}
+
 std::pair<int64_t, int64_t> ConfigReader::pair(const char* key,
                                                std::pair<int64_t, int64_t> fallback) const {
   const json* v = find(key);
@@ -54,6 +75,40 @@ Padding ConfigReader::padding() const {
   unsupported("padding", "'" + p + "' (supported: valid, same)");
 }
 
+Borders ConfigReader::borders(const char* key, int64_t fallback) const {
+  const json* v = find(key);
+  if (!v) return {fallback, fallback, fallback, fallback};
+  const char* expected = "an integer, [h, w] or [[top, bottom], [left, right]]";
+  // One axis: an integer for both sides, or [before, after].
+  auto sides = [&](const json& a) -> std::pair<int64_t, int64_t> {
+    if (a.is_number_integer()) return {a.get<int64_t>(), a.get<int64_t>()};
+    if (a.is_array() && a.size() == 2 && a[0].is_number_integer() && a[1].is_number_integer())
+      return {a[0].get<int64_t>(), a[1].get<int64_t>()};
+    bad(key, expected);
+  };
+  Borders b;
+  if (v->is_number_integer()) {
+    b = {v->get<int64_t>(), v->get<int64_t>(), v->get<int64_t>(), v->get<int64_t>()};
+  } else if (v->is_array() && v->size() == 2) {
+    std::tie(b.top, b.bottom) = sides((*v)[0]);
+    std::tie(b.left, b.right) = sides((*v)[1]);
+  } else {
+    bad(key, expected);
+  }
+  if (b.top < 0 || b.bottom < 0 || b.left < 0 || b.right < 0) bad(key, "non-negative");
+  return b;
+}
+
+int64_t ConfigReader::single_axis(const char* key, int64_t fallback) const {
+  auto it = config_.find(key);
+  if (it == config_.end()) return fallback;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_array() && it->size() == 1 && (*it)[0].is_number_integer())
+    return (*it)[0].get<int64_t>();
+  if (it->is_null() || it->is_array()) unsupported(key, it->dump() + " (only the last axis)");
+  bad(key, "an integer or a list of one integer");
+}
+
 Activation ConfigReader::activation() const {
   try {
     return parse_activation(string("activation", "linear"), keras_major_);
@@ -67,9 +122,13 @@ void ConfigReader::require_channels_last() const {
   if (f != "channels_last") unsupported("data_format", "'" + f + "' (gaze is channels_last)");
 }
 
-void ConfigReader::require_no_dilation() const {
-  if (pair("dilation_rate", {1, 1}) != std::pair<int64_t, int64_t>{1, 1})
-    unsupported("dilation_rate", "other than 1");
+std::pair<int64_t, int64_t> ConfigReader::dilation() const {
+  const auto d = pair("dilation_rate", {1, 1});
+  if (d.first < 1 || d.second < 1) bad("dilation_rate", "positive");
+  if (d != std::pair<int64_t, int64_t>{1, 1} &&
+      pair("strides", {1, 1}) != std::pair<int64_t, int64_t>{1, 1})
+    unsupported("dilation_rate", "together with strides other than 1 (Keras forbids it too)");
+  return d;
 }
 
 void ConfigReader::require_channel_axis() const {

@@ -1,17 +1,10 @@
 // Conv2D and DepthwiseConv2D.
 #include "layers/config_reader.h"
 #include "layers/keras_layers.h"
+#include "layers/layer_checks.h"
 
 namespace gaze {
 namespace {
-
-// [N, H, W, C] with known H, W, C.
-void check_image_shape(const Layer& layer, const Shape& s) {
-  if (s.size() != 4 || s[1] <= 0 || s[2] <= 0 || s[3] <= 0) {
-    throw Error(std::string(layer.class_name()) + " '" + layer.name() +
-                "': expects input [batch, height, width, channels], got " + to_string(s));
-  }
-}
 
 Shape windowed_shape(const Shape& in, int64_t kh, int64_t kw, int64_t sh, int64_t sw, Padding p,
                      int64_t channels) {
@@ -26,20 +19,35 @@ Conv2D::Conv2D(std::string name, Conv2DConfig config) : Layer(std::move(name)), 
 
 Shape Conv2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Conv2DConfig& c = config_;
-  add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.filters});
+  if (inputs[0][3] % c.groups != 0 || c.filters % c.groups != 0) {
+    fail(std::to_string(inputs[0][3]) + " input channels and " + std::to_string(c.filters) +
+         " filters must both split into " + std::to_string(c.groups) + " groups");
+  }
+  add_weight("kernel", {c.kernel_h, c.kernel_w, inputs[0][3] / c.groups, c.filters});
   if (c.use_bias) add_weight("bias", {c.filters});
   try {
-    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+    return windowed_shape(inputs[0], (c.kernel_h - 1) * c.dilation_h + 1,
+                          (c.kernel_w - 1) * c.dilation_w + 1, c.stride_h, c.stride_w, c.padding,
                           c.filters);
   } catch (const Error& e) {
     fail(e.what());
   }
 }
 
+std::optional<ConvolutionSpec> Conv2D::convolution() const {
+  ConvolutionSpec spec;
+  spec.kind = ConvolutionSpec::Kind::kConv2D;
+  spec.options = {config_.stride_h, config_.stride_w, config_.padding};
+  spec.activation = config_.activation;
+  spec.options.dilation_h = config_.dilation_h, spec.options.dilation_w = config_.dilation_w;
+  spec.options.groups = config_.groups;
+  return spec;
+}
+
 LayerOutput Conv2D::forward(const std::vector<Var>& inputs) const {
-  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  ConvOptions options = convolution()->options;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = conv2d(inputs[0], param("kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
@@ -52,21 +60,32 @@ DepthwiseConv2D::DepthwiseConv2D(std::string name, DepthwiseConv2DConfig config)
 
 Shape DepthwiseConv2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const DepthwiseConv2DConfig& c = config_;
   const int64_t channels = inputs[0][3] * c.depth_multiplier;
   add_weight("depthwise_kernel", {c.kernel_h, c.kernel_w, inputs[0][3], c.depth_multiplier});
   if (c.use_bias) add_weight("bias", {channels});
   try {
-    return windowed_shape(inputs[0], c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.padding,
+    return windowed_shape(inputs[0], (c.kernel_h - 1) * c.dilation_h + 1,
+                          (c.kernel_w - 1) * c.dilation_w + 1, c.stride_h, c.stride_w, c.padding,
                           channels);
   } catch (const Error& e) {
     fail(e.what());
   }
 }
 
+std::optional<ConvolutionSpec> DepthwiseConv2D::convolution() const {
+  ConvolutionSpec spec;
+  spec.kind = ConvolutionSpec::Kind::kDepthwise;
+  spec.options = {config_.stride_h, config_.stride_w, config_.padding};
+  spec.activation = config_.activation;
+  spec.kernel = "depthwise_kernel";
+  spec.options.dilation_h = config_.dilation_h, spec.options.dilation_w = config_.dilation_w;
+  return spec;
+}
+
 LayerOutput DepthwiseConv2D::forward(const std::vector<Var>& inputs) const {
-  ConvOptions options{config_.stride_h, config_.stride_w, config_.padding};
+  ConvOptions options = convolution()->options;
   if (!is_class_score_activation(config_.activation)) options.activation = config_.activation;
   const Var y = depthwise_conv2d(inputs[0], param("depthwise_kernel"), param("bias"), options);
   return is_linear(options.activation) ? activate(y, config_.activation) : LayerOutput{y, Var()};
@@ -81,7 +100,7 @@ const char* Pooling2D::class_name() const {
 
 Shape Pooling2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Window2d& w = window_;
   try {
     return windowed_shape(inputs[0], w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.padding,
@@ -98,12 +117,14 @@ LayerOutput Pooling2D::forward(const std::vector<Var>& inputs) const {
 
 Shape GlobalAveragePooling2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
+  if (keepdims_) return {inputs[0][0], 1, 1, inputs[0][3]};
   return {inputs[0][0], inputs[0][3]};
 }
 
 LayerOutput GlobalAveragePooling2D::forward(const std::vector<Var>& inputs) const {
-  return {global_avg_pool2d(inputs[0]), Var()};
+  const Var y = global_avg_pool2d(inputs[0]);
+  return {keepdims_ ? reshape(y, {y.shape()[0], 1, 1, y.shape()[1]}) : y, Var()};
 }
 
 ZeroPadding2D::ZeroPadding2D(std::string name, Padding2D padding)
@@ -115,7 +136,7 @@ ZeroPadding2D::ZeroPadding2D(std::string name, Padding2D padding)
 
 Shape ZeroPadding2D::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  check_image_shape(*this, inputs[0]);
+  require_image_input(*this, inputs[0]);
   const Shape& s = inputs[0];
   return {s[0], s[1] + padding_.top + padding_.bottom, s[2] + padding_.left + padding_.right, s[3]};
 }
@@ -136,36 +157,14 @@ Window2d pool_window(const ConfigReader& r) {
   return {kh, kw, sh, sw, r.padding()};
 }
 
-Padding2D zero_padding(const ConfigReader& r) {
-  const nlohmann::json* p = r.find("padding");
-  if (!p) return {1, 1, 1, 1};
-  if (p->is_number_integer()) {
-    const int64_t v = p->get<int64_t>();
-    return {v, v, v, v};
-  }
-  if (p->is_array() && p->size() == 2 && (*p)[0].is_number_integer() &&
-      (*p)[1].is_number_integer()) {
-    const int64_t h = (*p)[0].get<int64_t>(), w = (*p)[1].get<int64_t>();
-    return {h, h, w, w};
-  }
-  if (p->is_array() && p->size() == 2 && (*p)[0].is_array() && (*p)[1].is_array() &&
-      (*p)[0].size() == 2 && (*p)[1].size() == 2) {
-    try {
-      return {(*p)[0][0].get<int64_t>(), (*p)[0][1].get<int64_t>(), (*p)[1][0].get<int64_t>(),
-              (*p)[1][1].get<int64_t>()};
-    } catch (const nlohmann::json::exception&) {
-    }
-  }
-  r.bad("padding", "an integer, [h, w] or [[top, bottom], [left, right]]");
-}
-
 }  // namespace
 
 std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  r.require_no_dilation();
-  if (r.integer("groups", 1) != 1) r.unsupported("groups", "other than 1");
   Conv2DConfig c;
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
+  c.groups = r.integer("groups", 1);
+  if (c.groups < 1) r.bad("groups", "a positive integer");
   c.filters = r.integer("filters", 0);
   std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
   std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
@@ -177,8 +176,8 @@ std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& 
 
 std::unique_ptr<Layer> make_DepthwiseConv2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  r.require_no_dilation();
   DepthwiseConv2DConfig c;
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
   std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {3, 3});
   std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
   c.depth_multiplier = r.integer("depth_multiplier", 1);
@@ -198,13 +197,13 @@ std::unique_ptr<Layer> make_AveragePooling2D(const std::string& name, const Conf
 
 std::unique_ptr<Layer> make_GlobalAveragePooling2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  if (r.boolean("keepdims", false)) r.unsupported("keepdims", "true");
-  return std::make_unique<GlobalAveragePooling2D>(name);
+  return std::make_unique<GlobalAveragePooling2D>(name, r.boolean("keepdims", false));
 }
 
 std::unique_ptr<Layer> make_ZeroPadding2D(const std::string& name, const ConfigReader& r) {
   r.require_channels_last();
-  return std::make_unique<ZeroPadding2D>(name, zero_padding(r));
+  const Borders b = r.borders("padding", 1);
+  return std::make_unique<ZeroPadding2D>(name, Padding2D{b.top, b.bottom, b.left, b.right});
 }
 
 }  // namespace gaze

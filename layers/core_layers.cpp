@@ -1,4 +1,4 @@
-// InputLayer, Dense, BatchNormalization, activations, merges and the shape-only layers.
+// InputLayer, Dense, BatchNormalization, activations, Concatenate and the shape-only layers.
 #include <algorithm>
 
 #include "layers/config_reader.h"
@@ -28,18 +28,31 @@ Dense::Dense(std::string name, DenseConfig config) : Layer(std::move(name)), con
   if (config_.units <= 0) fail("units must be positive");
 }
 
+// On an input of rank > 2, Keras' Dense applies the kernel to the last axis at every position
+// (ConvNeXt's pointwise layers): the same as on the rows of [positions, features].
 Shape Dense::build(const std::vector<Shape>& inputs) {
   expect_inputs(inputs, 1);
-  if (inputs[0].size() != 2 || inputs[0][1] <= 0) {
-    fail("expects input [batch, features], got " + to_string(inputs[0]) + " (add a Flatten layer)");
+  if (inputs[0].size() < 2 || inputs[0].back() <= 0) {
+    fail("expects input [batch, ..., features], got " + to_string(inputs[0]));
   }
-  add_weight("kernel", {inputs[0][1], config_.units});
+  add_weight("kernel", {inputs[0].back(), config_.units});
   if (config_.use_bias) add_weight("bias", {config_.units});
-  return {inputs[0][0], config_.units};
+  Shape out = inputs[0];
+  out.back() = config_.units;
+  return out;
 }
 
 LayerOutput Dense::forward(const std::vector<Var>& inputs) const {
-  return activate(dense(inputs[0], param("kernel"), param("bias")), config_.activation);
+  const Var& x = inputs[0];
+  Var y;
+  if (x.shape().size() == 2) {
+    y = dense(x, param("kernel"), param("bias"));
+  } else {
+    Shape out = x.shape();
+    out.back() = config_.units;
+    y = reshape(dense(reshape(x, {-1, x.shape().back()}), param("kernel"), param("bias")), out);
+  }
+  return activate(y, config_.activation);
 }
 
 BatchNormalization::BatchNormalization(std::string name, BatchNormalizationConfig config)
@@ -79,19 +92,6 @@ Shape Concatenate::build(const std::vector<Shape>& inputs) {
 
 LayerOutput Concatenate::forward(const std::vector<Var>& inputs) const {
   return {concat_channels(inputs), Var()};
-}
-
-Shape Add::build(const std::vector<Shape>& inputs) {
-  if (inputs.size() < 2) fail("expects at least 2 inputs");
-  for (const Shape& s : inputs) {
-    if (s != inputs[0])
-      fail("input shapes " + to_string(inputs[0]) + " and " + to_string(s) + " differ");
-  }
-  return inputs[0];
-}
-
-LayerOutput Add::forward(const std::vector<Var>& inputs) const {
-  return {add(inputs), Var()};
 }
 
 Shape Flatten::build(const std::vector<Shape>& inputs) {
@@ -161,10 +161,6 @@ std::unique_ptr<Layer> make_Dense(const std::string& name, const ConfigReader& r
 std::unique_ptr<Layer> make_Concatenate(const std::string& name, const ConfigReader& r) {
   r.require_channel_axis();
   return std::make_unique<Concatenate>(name);
-}
-
-std::unique_ptr<Layer> make_Add(const std::string& name, const ConfigReader&) {
-  return std::make_unique<Add>(name);
 }
 
 std::unique_ptr<Layer> make_Flatten(const std::string& name, const ConfigReader& r) {

@@ -9,8 +9,9 @@
 
 namespace gaze {
 
-// `keras_major` is the Keras version that wrote the config: 3 for a `.keras` file whose
-// metadata.json says 3.x. Some semantics changed in Keras 3 (hard_sigmoid, ConfigReader).
+// `keras_major`: the Keras version that wrote it, where semantics changed (hard_sigmoid).
+// Models nested as layers are inlined with their layers named `outer/inner`; a layer called
+// more than once becomes `name`, `name@1`, ... sharing the first call's weights.
 Model model_from_keras_config(const std::string& json_text, int keras_major = 2);
 
 }  // namespace gaze

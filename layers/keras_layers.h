@@ -27,6 +27,8 @@ struct Conv2DConfig {
   Padding padding = Padding::kValid;
   bool use_bias = true;
   Activation activation = {};
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
 };
 
 class Conv2D : public Layer {
@@ -35,6 +37,7 @@ class Conv2D : public Layer {
   const char* class_name() const override { return "Conv2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  std::optional<ConvolutionSpec> convolution() const override;
   const Conv2DConfig& config() const { return config_; }
 
  private:
@@ -48,6 +51,7 @@ struct DepthwiseConv2DConfig {
   Padding padding = Padding::kValid;
   bool use_bias = true;
   Activation activation = {};
+  int64_t dilation_h = 1, dilation_w = 1;
 };
 
 class DepthwiseConv2D : public Layer {
@@ -56,6 +60,7 @@ class DepthwiseConv2D : public Layer {
   const char* class_name() const override { return "DepthwiseConv2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  std::optional<ConvolutionSpec> convolution() const override;
   const DepthwiseConv2DConfig& config() const { return config_; }
 
  private:
@@ -111,10 +116,15 @@ class Pooling2D : public Layer {  // Keras "MaxPooling2D" and "AveragePooling2D"
 
 class GlobalAveragePooling2D : public Layer {
  public:
-  using Layer::Layer;
+  // keepdims: [N, 1, 1, C] instead of [N, C] (MobileNetV3's squeeze-excite).
+  explicit GlobalAveragePooling2D(std::string name, bool keepdims = false)
+      : Layer(std::move(name)), keepdims_(keepdims) {}
   const char* class_name() const override { return "GlobalAveragePooling2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+
+ private:
+  bool keepdims_;
 };
 
 struct DenseConfig {
@@ -143,14 +153,6 @@ class Concatenate : public Layer {  // on the channel axis only (Keras axis -1 o
   LayerOutput forward(const std::vector<Var>& inputs) const override;
 };
 
-class Add : public Layer {
- public:
-  using Layer::Layer;
-  const char* class_name() const override { return "Add"; }
-  Shape build(const std::vector<Shape>& inputs) override;
-  LayerOutput forward(const std::vector<Var>& inputs) const override;
-};
-
 class Flatten : public Layer {
  public:
   using Layer::Layer;
@@ -163,6 +165,7 @@ class Dropout : public Layer {  // the identity at inference
  public:
   using Layer::Layer;
   const char* class_name() const override { return "Dropout"; }
+  bool is_identity_at_inference() const override { return true; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
 };

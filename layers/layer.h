@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,19 @@ struct Weight {
   std::string name;
   Shape shape;
   Tensor value;
+};
+
+// How a convolution layer computes, for the inference plan (layers/plan.h), which runs it with
+// the batch normalization and activation after it fused into its epilogue.
+struct ConvolutionSpec {
+  enum class Kind { kConv2D, kDepthwise, kSeparable };
+  Kind kind = Kind::kConv2D;
+  ConvOptions options;            // the (last) convolution: strides, padding, dilation, groups
+  Activation activation;          // the layer's own activation=
+  ConvOptions depthwise_options;  // kSeparable: its depthwise step, before the 1x1 kernel
+  const char* kernel = "kernel";  // the weight names: the (last) kernel, the bias,
+  const char* bias = "bias";      // and kSeparable's depthwise kernel
+  const char* depthwise_kernel = "depthwise_kernel";
 };
 
 struct LayerOutput {
@@ -56,6 +70,11 @@ class Layer {
   // For layers that are nothing but an elementwise activation of their one input (Activation,
   // ReLU, LeakyReLU, ...): that activation, which a plan may fuse into the convolution before.
   virtual const Activation* elementwise_activation() const { return nullptr; }
+  // For layers that pass their input through unchanged at inference (Dropout, GaussianNoise,
+  // ...): CAM's head may contain them.
+  virtual bool is_identity_at_inference() const { return false; }
+  // For convolution layers (Conv2D, DepthwiseConv2D, SeparableConv2D): how they compute.
+  virtual std::optional<ConvolutionSpec> convolution() const { return std::nullopt; }
 
   std::vector<Weight>& weights() { return weights_; }
   const std::vector<Weight>& weights() const { return weights_; }

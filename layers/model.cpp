@@ -41,6 +41,37 @@ void Model::set_output(const std::string& name) {
   output_ = index_of(name);
 }
 
+void Model::share_weights(const std::string& name, const std::string& owner) {
+  const size_t i = index_of(name), o = index_of(owner);
+  const Layer &a = *nodes_[i].layer, &b = *nodes_[o].layer;
+  bool same =
+      std::string(a.class_name()) == b.class_name() && a.weights().size() == b.weights().size();
+  for (size_t k = 0; same && k < a.weights().size(); ++k)
+    same = a.weights()[k].shape == b.weights()[k].shape;
+  if (!same) {
+    throw Error("layer '" + name + "' calls the shared layer '" + owner +
+                "' on inputs that need other weights");
+  }
+  invalidate();
+  nodes_[i].weights_owner = weights_owner(o);
+}
+
+size_t Model::weights_owner(size_t i) const {
+  const size_t o = nodes_.at(i).weights_owner;
+  return o == SIZE_MAX ? i : o;
+}
+
+void Model::tie_shared_weights() {
+  invalidate();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const size_t o = weights_owner(i);
+    if (o == i) continue;
+    std::vector<Weight>& mine = nodes_[i].layer->weights();
+    const std::vector<Weight>& theirs = nodes_[o].layer->weights();
+    for (size_t k = 0; k < mine.size(); ++k) mine[k].value = theirs[k].value;
+  }
+}
+
 size_t Model::index_of(const std::string& name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end())
@@ -164,7 +195,12 @@ std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& v
       const FusedConv& fc = f.convs[step.index];
       ConvOptions o = fc.options;
       o.workspace = &workspace_;
-      const Var& x = values[step.reads[0]];
+      Var x = values[step.reads[0]];
+      if (fc.separable_depthwise.defined()) {  // SeparableConv2D: its depthwise step first
+        ConvOptions d = fc.separable_options;
+        d.workspace = &workspace_;
+        x = depthwise_conv2d(x, Var(fc.separable_depthwise), Var(), d);
+      }
       // Without a gradient through it, a Winograd step needs only its transformed kernel.
       const Var kernel = o.winograd && !x.requires_grad() ? Var() : Var(fc.kernel);
       const Var bias = fc.bias.defined() ? Var(fc.bias) : Var();

@@ -41,6 +41,14 @@ class Model {
   const Shape& add(std::unique_ptr<Layer> layer, const std::vector<std::string>& inbound);
   // The output layer; by default the last one added.
   void set_output(const std::string& name);
+  // Layer `name` is a later call of the shared layer `owner`: it has no weights of its own in
+  // files, and takes owner's (tie_shared_weights). Throws Error unless their weights agree.
+  void share_weights(const std::string& name, const std::string& owner);
+  // The layer whose weights layer i uses: i itself unless it is a later call of a shared layer.
+  size_t weights_owner(size_t i) const;
+  // Gives every later call of a shared layer its owner's weights (the same storage); loaders
+  // call it after filling the owners.
+  void tie_shared_weights();
 
   size_t size() const { return nodes_.size(); }
   const Layer& layer(size_t i) const { return *nodes_.at(i).layer; }
@@ -87,6 +95,7 @@ class Model {
     std::unique_ptr<Layer> layer;
     std::vector<size_t> inbound;
     Shape output_shape;
+    size_t weights_owner = SIZE_MAX;  // SIZE_MAX: its own
   };
   // The fusion, made on first use from the loaded weights, and the plan of each request seen.
   const Fusion& fusion() const;

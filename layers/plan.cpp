@@ -42,26 +42,22 @@ std::vector<std::vector<size_t>> consumers_of(const Model& m) {
 // convolution gaze can fuse (or its weights are missing).
 bool start_fused_conv(const Model& m, size_t c, FusedConv* fc) {
   const Layer& layer = m.layer(c);
-  const Activation* own = nullptr;
-  if (const auto* conv = dynamic_cast<const Conv2D*>(&layer)) {
-    const Conv2DConfig& cc = conv->config();
-    fc->options = {cc.stride_h, cc.stride_w, cc.padding};
-    own = &cc.activation;
-  } else if (const auto* dw = dynamic_cast<const DepthwiseConv2D*>(&layer)) {
-    const DepthwiseConv2DConfig& dc = dw->config();
-    fc->options = {dc.stride_h, dc.stride_w, dc.padding};
-    own = &dc.activation;
-    fc->depthwise = true;
-  } else {
-    return false;
-  }
-  if (!is_elementwise(*own)) return false;  // a softmax convolution: run as the layer
-  const Tensor* kernel = weight(layer, fc->depthwise ? "depthwise_kernel" : "kernel");
+  const std::optional<ConvolutionSpec> spec = layer.convolution();
+  if (!spec || !is_elementwise(spec->activation)) return false;  // softmax: run as the layer
+  const Tensor* kernel = weight(layer, spec->kernel);
   if (!kernel) return false;
+  if (spec->kind == ConvolutionSpec::Kind::kSeparable) {
+    const Tensor* depthwise = weight(layer, spec->depthwise_kernel);
+    if (!depthwise) return false;
+    fc->separable_depthwise = *depthwise;
+    fc->separable_options = spec->depthwise_options;
+  }
+  fc->depthwise = spec->kind == ConvolutionSpec::Kind::kDepthwise;
   fc->layers = {c};
   fc->kernel = *kernel;
-  if (const Tensor* bias = weight(layer, "bias")) fc->bias = *bias;
-  fc->options.activation = *own;
+  if (const Tensor* bias = weight(layer, spec->bias)) fc->bias = *bias;
+  fc->options = spec->options;
+  fc->options.activation = spec->activation;
   return true;
 }
 
@@ -93,7 +89,9 @@ bool absorb_batch_norm(const Layer& layer, FusedConv* fc) {
 }
 
 void prepare_winograd(const Model& m, FusedConv* fc) {
-  if (fc->depthwise || fc->group >= 0 || fc->options.stride_h != 1 || fc->options.stride_w != 1)
+  const ConvOptions& o = fc->options;
+  if (fc->depthwise || fc->separable_depthwise.defined() || fc->group >= 0 || o.stride_h != 1 ||
+      o.stride_w != 1 || o.dilation_h != 1 || o.dilation_w != 1 || o.groups != 1)
     return;
   const Shape& out = m.output_shape(fc->layers[0]);
   if (out[1] * out[2] < kWinogradMinOutputPixels) return;
@@ -106,8 +104,8 @@ void group_siblings(const Model& m, Fusion* f) {
   for (size_t c = 0; c < f->convs.size(); ++c) {
     const FusedConv& fc = f->convs[c];
     const Shape& k = fc.kernel.shape();
-    if (fc.depthwise || k[0] != 1 || k[1] != 1 || fc.options.stride_h != 1 ||
-        fc.options.stride_w != 1)
+    if (fc.depthwise || fc.separable_depthwise.defined() || k[0] != 1 || k[1] != 1 ||
+        fc.options.stride_h != 1 || fc.options.stride_w != 1 || fc.options.groups != 1)
       continue;
     const Activation& a = fc.options.activation;
     const std::string key = activation_name(a) + "/" + std::to_string(a.max_value) + "/" +

@@ -22,10 +22,12 @@ namespace gaze {
 
 class Model;
 
-// A Conv2D or DepthwiseConv2D and the layers fused after it.
+// A convolution layer (Conv2D, DepthwiseConv2D, SeparableConv2D) and the layers fused after it.
 struct FusedConv {
   std::vector<size_t> layers;  // the convolution, then the absorbed BatchNormalization/activation
-  bool depthwise = false;
+  bool depthwise = false;      // the (last) convolution is depthwise
+  Tensor separable_depthwise;  // SeparableConv2D: the depthwise kernel run first, no epilogue
+  ConvOptions separable_options;
   Tensor kernel;             // the layer's own kernel (the same storage, not a copy)
   Tensor bias;               // folded: (b - mean) * s + beta; else the layer's bias (or none)
   ConvOptions options;       // strides, padding, scale s, activation, Winograd transform

@@ -11,22 +11,40 @@
 
 #define GAZE_KERAS_LAYERS(X) \
   X(Activation)              \
+  X(ActivityRegularization)  \
   X(Add)                     \
+  X(Average)                 \
   X(AveragePooling2D)        \
   X(BatchNormalization)      \
   X(Concatenate)             \
   X(Conv2D)                  \
+  X(Cropping2D)              \
   X(Dense)                   \
   X(DepthwiseConv2D)         \
   X(Dropout)                 \
   X(ELU)                     \
   X(Flatten)                 \
+  X(GaussianDropout)         \
+  X(GaussianNoise)           \
   X(GlobalAveragePooling2D)  \
+  X(GlobalMaxPooling2D)      \
   X(InputLayer)              \
+  X(LayerNormalization)      \
   X(LeakyReLU)               \
   X(MaxPooling2D)            \
+  X(Maximum)                 \
+  X(Minimum)                 \
+  X(Multiply)                \
+  X(Normalization)           \
+  X(Permute)                 \
   X(ReLU)                    \
+  X(Rescaling)               \
+  X(Reshape)                 \
+  X(SeparableConv2D)         \
   X(Softmax)                 \
+  X(SpatialDropout2D)        \
+  X(Subtract)                \
+  X(UpSampling2D)            \
   X(ZeroPadding2D)
 
 namespace gaze {
@@ -56,8 +74,14 @@ std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::stri
   if (it == factories().end()) {
     std::string list;
     for (const std::string& s : supported_layer_classes()) list += (list.empty() ? "" : ", ") + s;
-    throw Error("layer '" + name + "': unsupported layer type '" + class_name +
-                "' (supported: " + list + ")");
+    const std::string what =
+        class_name == "Lambda" || class_name == "TFOpLambda" || class_name == "SlicingOpLambda"
+            ? "is a " + class_name + " layer, whose Python code cannot run in gaze"
+            : "has the unsupported layer type '" + class_name +
+                  "' (a custom class's Python code cannot run in gaze)";
+    throw Error("layer '" + name + "' " + what + "; supported: " + list +
+                " ('gaze layers --supported'; the README's \"Adding a layer\" says how to add "
+                "one)");
   }
   if (!config.is_object()) throw Error("layer '" + name + "': config is not an object");
   return it->second(name, ConfigReader(name, config, keras_major));

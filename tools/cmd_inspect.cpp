@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "layers/registry.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/model_path.h"
@@ -114,6 +115,18 @@ int cmd_inspect(const Args& args) {
   return 0;
 }
 
+// Generated from the layer registry and the activation table, so it cannot drift from them.
+std::string supported_text() {
+  auto listed = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& n : names) text += (text.empty() ? "`" : ", `") + n + "`";
+    return text;
+  };
+  return "- Layers (" + std::to_string(supported_layer_classes().size()) +
+         "): " + listed(supported_layer_classes()) + "\n- Activations (" +
+         std::to_string(activation_names().size()) + "): " + listed(activation_names()) + "\n";
+}
+
 int cmd_layers(const Args& args) {
   cli::Parser p("layers", "[--all] [--config FILE] [MODEL]",
                 "Lists the layers a class activation map can be taken at: those with a spatial\n"
@@ -121,10 +134,17 @@ int cmd_layers(const Args& args) {
                 "'gaze cam --layer': the last spatial layer before the output (for InceptionV3,\n"
                 "mixed10, the last Inception block, not a branch convolution).");
   p.option("config", "FILE", kConfigOptionHelp).flag("all", "list every layer, spatial or not");
+  p.flag("supported",
+         "print the Keras layer classes and activations gaze supports (no model needed); the\n"
+         "README's list is this output");
   p.epilog(
       "MODEL is a .keras or .h5 model, or a weights-only file with --config; it defaults to\n"
       "$GAZE_MODEL, else models/nsfwjs_inception_v3.h5.");
   if (!p.parse(args)) return 0;
+  if (p.has("supported")) {
+    std::printf("%s", supported_text().c_str());
+    return 0;
+  }
   const LoadedModel loaded = load_model(model_argument(p), p.get("config"));
   const Model& m = loaded.model;
   const size_t def = default_cam_layer(m);

@@ -121,9 +121,12 @@ std::string type_name(hid_t type) {
   }
 }
 
+// Floats, and integers: Keras' Normalization keeps its sample `count` as an int64 weight.
 bool is_convertible_float(hid_t type) {
   const size_t size = H5Tget_size(type);
-  return H5Tget_class(type) == H5T_FLOAT && (size == 2 || size == 4 || size == 8);
+  const H5T_class_t c = H5Tget_class(type);
+  return (c == H5T_FLOAT && (size == 2 || size == 4 || size == 8)) ||
+         (c == H5T_INTEGER && (size == 1 || size == 2 || size == 4 || size == 8));
 }
 
 // "a//b/" -> {"a", "b"}.
@@ -549,16 +552,15 @@ void Group::write_string_array_attribute(const std::string& name,
   }
 }
 
-Tensor Group::read_float_dataset(const std::string& relative_path, Integers integers) const {
+Tensor Group::read_float_dataset(const std::string& relative_path) const {
   QuietErrors quiet;
   const std::string what = "dataset " + quoted(full_path(relative_path));
   Handle dataset = checked(H5Dopen2(handle_.get(), relative_path.c_str(), H5P_DEFAULT), file_label_,
                            "cannot open " + what);
   Handle type = checked(H5Dget_type(dataset.get()), file_label_, "cannot read the type of " + what);
-  const bool integer = integers == Integers::kConvert && H5Tget_class(type.get()) == H5T_INTEGER;
-  if (!integer && !is_convertible_float(type.get())) {
+  if (!is_convertible_float(type.get())) {
     throw Error(file_label_ + ": " + what + " has type " + type_name(type.get()) +
-                ", expected float32");
+                ", expected a float or integer type");
   }
   Handle space =
       checked(H5Dget_space(dataset.get()), file_label_, "cannot read the shape of " + what);

@@ -86,11 +86,8 @@ class Group {
                                     StringStorage storage = StringStorage::kFixedLength);
 
   // A float dataset of any rank (a scalar dataset reads as a rank-0 tensor). float16 and float64
-  // are converted to float32; any other type is an error naming it, except integers when
-  // `integers` says so (Keras' int64 `count` of a Normalization layer).
-  enum class Integers { kRefuse, kConvert };
-  Tensor read_float_dataset(const std::string& relative_path,
-                            Integers integers = Integers::kRefuse) const;
+  // are converted to float32; any other type is an error naming it.
+  Tensor read_float_dataset(const std::string& relative_path) const;
   // Creates the dataset (and any missing intermediate groups), stored as `type`.
   void write_dataset(const std::string& relative_path, const Tensor& values,
                      StoredType type = StoredType::kFloat32);

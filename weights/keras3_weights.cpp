@@ -166,7 +166,7 @@ class Walker {
                   quantization_note(entry));
     }
     for (size_t i = 0; i < vars.size(); ++i) {
-      Tensor value = root_.read_float_dataset(vars[i], hdf5::Group::Integers::kConvert);
+      Tensor value = root_.read_float_dataset(vars[i]);
       if (value.shape() != slots[i].shape) {
         throw Error(where + ": variable " + in_quotes(vars[i]) + " has shape " +
                     to_string(value.shape()) + ", the model expects " + to_string(slots[i].shape) +

@@ -242,7 +242,9 @@ LoadedModel load_hdf5(const std::string& path, const std::string& config_path) {
 }  // namespace
 
 int keras_major_version(const std::string& keras_version) {
-  if (keras_version.empty()) return 2;
+  // TF.js writes "tfjs-layers 4.22.0"; its layers follow Keras 2 (tfjs-layers' hard_sigmoid is
+  // clip(0.2x + 0.5)).
+  if (keras_version.empty() || keras_version.starts_with("tfjs")) return 2;
   size_t digits = 0;
   while (digits < keras_version.size() &&
          std::isdigit(static_cast<unsigned char>(keras_version[digits])))

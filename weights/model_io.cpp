@@ -2,6 +2,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "layers/keras_config.h"
 #include "weights/keras_h5.h"
@@ -57,17 +58,42 @@ std::vector<std::string> parse_class_names(const std::string& json_text, const s
   }
 }
 
+// The weights of gaze layer `name` in the file: its own group, or for a layer inside a nested
+// model (`outer/.../inner`) the entries of the outer model's group that belong to `inner` (Keras
+// 2 keeps a nested model's weights in one group, named "inner/kernel:0", or with the nested
+// models' names in front, "outer/inner/kernel:0").
+std::optional<LayerWeights> file_weights(const std::map<std::string, const LayerWeights*>& groups,
+                                         const std::string& name) {
+  if (auto it = groups.find(name); it != groups.end()) return *it->second;
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto it = groups.find(name.substr(0, slash));
+  if (it == groups.end()) return std::nullopt;
+  const std::string path = name.substr(slash + 1);  // "b/conv" for "a/b/conv"
+  const std::string inner = name.substr(name.rfind('/') + 1);
+  LayerWeights mine{name, {}};
+  for (const NamedTensor& w : it->second->weights) {
+    std::string owner =
+        w.name.substr(0, w.name.rfind('/') == std::string::npos ? 0 : w.name.rfind('/'));
+    if (owner.starts_with(it->first + "/")) owner = owner.substr(it->first.size() + 1);
+    if (owner == inner || owner == path) mine.weights.push_back(w);
+  }
+  if (mine.weights.empty()) return std::nullopt;
+  return mine;
+}
+
 void assign_weights_by_name(Model& model, const KerasFile& file, const std::string& path) {
   std::map<std::string, const LayerWeights*> by_name;
   for (const LayerWeights& l : file.layers) by_name[l.layer] = &l;
   for (size_t i = 0; i < model.size(); ++i) {
+    if (model.weights_owner(i) != i) continue;  // a later call of a shared layer
     Layer& layer = model.layer(i);
     if (layer.weights().empty()) continue;
-    auto it = by_name.find(layer.name());
-    if (it == by_name.end())
-      throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
-    assign_layer_weights(layer, *it->second, path);
+    const std::optional<LayerWeights> from = file_weights(by_name, layer.name());
+    if (!from) throw Error(path + ": no weights for layer '" + layer.name() + "' in the file");
+    assign_layer_weights(layer, *from, path);
   }
+  model.tie_shared_weights();
 }
 
 }  // namespace
@@ -79,7 +105,8 @@ void load_weights_by_name(Model& model, const KerasFile& file, const std::string
 void load_weights_by_order(Model& model, const KerasFile& file, const std::string& path) {
   std::vector<Layer*> targets;
   for (size_t i : model.keras_order()) {
-    if (!model.layer(i).weights().empty()) targets.push_back(&model.layer(i));
+    if (model.weights_owner(i) == i && !model.layer(i).weights().empty())
+      targets.push_back(&model.layer(i));
   }
   std::vector<const LayerWeights*> sources;
   for (const LayerWeights& l : file.layers) {
@@ -90,6 +117,7 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
                 " layers with weights, the model has " + std::to_string(targets.size()));
   }
   for (size_t i = 0; i < targets.size(); ++i) assign_layer_weights(*targets[i], *sources[i], path);
+  model.tie_shared_weights();
 }
 
 LoadedModel load_keras_model(const std::string& path) {

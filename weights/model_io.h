@@ -31,8 +31,9 @@ LoadedModel load_model(const std::string& path, const std::string& config_path =
 // model_config and loads every weight. Errors name the file.
 LoadedModel load_keras_model(const std::string& path);
 
-// The major version of a keras_version string: "2.15.0" -> 2, "3.6.0" -> 3; 2 for an empty one.
-// Error for text that does not start with a number and a dot.
+// The major version of a keras_version string: "2.15.0" -> 2, "3.6.0" -> 3; 2 for an empty one
+// and for TF.js's "tfjs-layers 4.22.0". Error for other text that does not start with a number
+// and a dot.
 int keras_major_version(const std::string& keras_version);
 
 // Fills each of the model's layers that has weights from the file's layer of the same name

@@ -355,6 +355,7 @@ struct ModelLayer {
   std::string name;
   std::string class_name;
   Json config;
+  std::string group;  // the top-level layer holding its weights: itself, or the nested model
 };
 
 struct Quantization {
@@ -368,6 +369,7 @@ struct ManifestWeight {
   Shape shape;
   int64_t count = 0;  // element_count(shape)
   std::optional<Quantization> quantization;
+  bool int32 = false;  // stored as int32 (a Normalization's count), read as float
 
   int64_t byte_size() const { return count * (quantization ? quantization->bytes_per_value : 4); }
 };
@@ -390,6 +392,14 @@ Tensor decode_weight(const ManifestWeight& weight, std::span<const uint8_t> byte
   Tensor tensor(weight.shape);
   if (weight.count == 0) return tensor;
   float* out = tensor.data();
+  if (weight.int32) {
+    for (int64_t i = 0; i < weight.count; ++i) {
+      int32_t v;
+      std::memcpy(&v, bytes.data() + i * 4, 4);
+      out[i] = static_cast<float>(v);
+    }
+    return tensor;
+  }
   if (!weight.quantization) {
     std::memcpy(out, bytes.data(), bytes.size());
     return tensor;
@@ -501,14 +511,27 @@ class TfjsReader {
   }
 
   // Functional models list their layers in config.layers; old Sequential configs are the list.
+  // A model nested as a layer contributes its own layers (to any depth), whose weights Keras
+  // keeps in the nested model's group.
   std::vector<ModelLayer> model_layers(const Json& model_config) const {
+    std::vector<ModelLayer> layers;
+    std::set<std::string> names;
+    add_model_layers(model_config, "", layers, names, 0);
+    return layers;
+  }
+
+  static bool is_model_class(const std::string& cls) {
+    return cls == "Functional" || cls == "Model" || cls == "Sequential";
+  }
+
+  void add_model_layers(const Json& model_config, const std::string& group,
+                        std::vector<ModelLayer>& layers, std::set<std::string>& names,
+                        int depth) const {
+    if (depth > 32) fail("models nested too deeply");
     const Json& config = model_config["config"];
     const Json* list = config.is_array() ? &config : nullptr;
     if (config.is_object() && config.contains("layers")) list = &config["layers"];
     if (list == nullptr || !list->is_array()) fail("the Keras model config has no layer list");
-
-    std::vector<ModelLayer> layers;
-    std::set<std::string> names;
     for (const Json& entry : *list) {
       const std::string where = "layer #" + std::to_string(layers.size() + 1);
       if (!entry.is_object()) fail(where + " of the model config is not an object");
@@ -520,12 +543,17 @@ class TfjsReader {
       if (name == nullptr || !name->is_string()) fail(where + " of the model config has no name");
       const Json& class_name = member(entry, "class_name", where);
       if (!class_name.is_string()) fail(where + " has a class_name that is not a string");
-      if (!names.insert(name->get<std::string>()).second) {
-        fail("two layers are named '" + name->get<std::string>() + "'");
+      const std::string n = name->get<std::string>(), cls = class_name.get<std::string>();
+      if (group.empty() || cls != "InputLayer") {
+        if (!names.insert(n).second) fail("two layers are named '" + n + "'");
       }
-      layers.push_back({name->get<std::string>(), class_name.get<std::string>(), layer_config});
+      if (is_model_class(cls)) {
+        add_model_layers(entry, group.empty() ? n : group, layers, names, depth + 1);
+        if (group.empty()) layers.push_back({n, cls, layer_config, n});  // its weight group
+      } else {
+        layers.push_back({n, cls, layer_config, group.empty() ? n : group});
+      }
     }
-    return layers;
   }
 
   std::vector<WeightGroup> manifest(const Json& groups) const {
@@ -573,10 +601,12 @@ class TfjsReader {
     }
 
     const Json& dtype = member(entry, "dtype", where);
-    if (dtype != "float32") {
-      fail(where + " has dtype " + dtype.dump() + "; gaze reads float32 weights only");
+    if (dtype != "float32" && dtype != "int32") {
+      fail(where + " has dtype " + dtype.dump() + "; gaze reads float32 and int32 weights only");
     }
+    weight.int32 = dtype == "int32";
     if (entry.contains("quantization")) {
+      if (weight.int32) fail(where + " is int32 and quantized");
       weight.quantization = quantization(entry["quantization"], where);
     }
     return weight;
@@ -679,10 +709,19 @@ class TfjsReader {
       const std::vector<ModelLayer>& layers,
       std::vector<std::pair<std::string, Tensor>> weights) const {
     std::map<std::string, std::vector<size_t>> by_layer;  // manifest indices, in manifest order
-    for (const ModelLayer& layer : layers) by_layer[layer.name];
+    std::set<std::string> models;
+    for (const ModelLayer& layer : layers) {
+      if (is_model_class(layer.class_name))
+        models.insert(layer.name);
+      else
+        by_layer[layer.name];
+    }
     std::set<std::string> seen;
     for (size_t i = 0; i < weights.size(); ++i) {
-      const std::string& name = weights[i].first;
+      std::string& name = weights[i].first;
+      // Some writers scope a nested model's weights by its name: "base/conv1/kernel".
+      while (name.find('/') != std::string::npos && models.count(name.substr(0, name.find('/'))))
+        name = name.substr(name.find('/') + 1);
       if (!seen.insert(name).second) fail("weight '" + name + "' appears twice in the manifest");
       const auto owner = by_layer.find(name.substr(0, name.find('/')));
       if (name.find('/') == std::string::npos || owner == by_layer.end()) {
@@ -691,18 +730,35 @@ class TfjsReader {
       owner->second.push_back(i);
     }
 
+    // One entry per top-level layer; a nested model's holds its layers' weights in Keras 2's
+    // `Model.weights` order: every trainable weight, then the moving statistics.
     std::vector<LayerWeights> result;
+    std::map<std::string, size_t> group_entry;
+    std::vector<std::vector<NamedTensor>> moving;
     for (const ModelLayer& layer : layers) {
+      if (layer.group != layer.name || group_entry.count(layer.name)) continue;
+      group_entry[layer.name] = result.size();
+      result.push_back({layer.name, {}});
+      moving.emplace_back();
+    }
+    for (const ModelLayer& layer : layers) {
+      if (is_model_class(layer.class_name)) continue;
       std::vector<size_t>& indices = by_layer[layer.name];
       std::stable_sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
         return keras_rank(weights[a].first) < keras_rank(weights[b].first);
       });
       check_expected(layer, indices, weights);
-      LayerWeights entry{layer.name, {}};
+      const size_t g = group_entry.at(layer.group);
+      const bool nested = layer.group != layer.name;
       for (size_t i : indices) {
-        entry.weights.push_back({weights[i].first + ":0", std::move(weights[i].second)});
+        const bool statistic = weights[i].first.ends_with("/moving_mean") ||
+                               weights[i].first.ends_with("/moving_variance");
+        NamedTensor t{weights[i].first + ":0", std::move(weights[i].second)};
+        (nested && statistic ? moving[g] : result[g].weights).push_back(std::move(t));
       }
-      result.push_back(std::move(entry));
+    }
+    for (size_t g = 0; g < result.size(); ++g) {
+      for (NamedTensor& t : moving[g]) result[g].weights.push_back(std::move(t));
     }
     return result;
   }

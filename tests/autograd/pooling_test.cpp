@@ -76,6 +76,26 @@ TEST(GlobalAvgPool2d, ForwardAndGradient) {
   check_gradients([](const std::vector<Var>& v) { return global_avg_pool2d(v[0]); }, {x});
 }
 
+TEST(GlobalMaxPool2d, ForwardGradientAndTies) {
+  const Tensor x = testing::distinct_tensor({2, 3, 5, 4}, 41);
+  const Tensor y = global_max_pool2d(Var(x)).value();
+  ASSERT_EQ(y.shape(), (Shape{2, 4}));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 4; ++c) {
+      float m = -INFINITY;
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 5; ++j) m = std::max(m, x.at(b, i, j, c));
+      EXPECT_EQ(y.at(b, c), m);
+    }
+  check_gradients([](const std::vector<Var>& v) { return global_max_pool2d(v[0]); }, {x});
+  // A tie: the gradient goes to the first maximum in row-major order only.
+  const Var t(Tensor::from({1, 2, 2, 1}, {1.0f, 3.0f, 3.0f, -INFINITY}), true);
+  backward(global_max_pool2d(t), Tensor::full({1, 1}, 1.0f));
+  EXPECT_EQ(t.grad().at(0, 0, 1, 0), 1.0f);
+  EXPECT_EQ(t.grad().at(0, 1, 0, 0), 0.0f);
+  EXPECT_THROW(global_max_pool2d(Var(Tensor::zeros({2, 3}))), Error);
+}
+
 TEST(Pooling, RejectsBadInput) {
   EXPECT_THROW(max_pool2d(Var(Tensor::zeros({1, 2, 2, 1})), {3, 3, 1, 1, Padding::kValid}), Error);
   EXPECT_THROW(avg_pool2d(Var(Tensor::zeros({2, 2, 1})), {1, 1, 1, 1, Padding::kValid}), Error);

@@ -24,11 +24,12 @@ void set_weight(Model& m, const std::string& layer, const std::string& weight, T
 Model gap_dense_model(uint32_t seed) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 3, 4, 2}), {});
-  m.add(std::make_unique<Conv2D>(
-            "feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
+  m.add(std::make_unique<Conv2D>("feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true,
+                                                      Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"feat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}), {"gap"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}),
+        {"gap"});
   set_weight(m, "feat", "kernel", random_tensor({3, 3, 2, 5}, seed));
   set_weight(m, "feat", "bias", random_tensor({5}, seed + 1, 0.1f, 0.5f));
   set_weight(m, "out", "kernel", random_tensor({5, 3}, seed + 2));
@@ -73,6 +74,39 @@ TEST(CamSession, CamEqualsGradCamUpToAPositiveFactorOnGapDense) {
   }
 }
 
+// The head fine-tuned models have: GAP -> Dropout -> Dense (linear) -> Activation('softmax').
+TEST(CamSession, CamAcceptsAFineTunedHeadWithDropoutAndASoftmaxActivation) {
+  Model m;
+  m.add(std::make_unique<InputLayer>("in", Shape{-1, 3, 4, 2}), {});
+  m.add(std::make_unique<Conv2D>("feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true,
+                                                      Activation{ActivationKind::kRelu}}),
+        {"in"});
+  m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"feat"});
+  m.add(std::make_unique<Dropout>("drop"), {"gap"});
+  m.add(std::make_unique<Dense>("logits", DenseConfig{3, true, Activation{}}), {"drop"});
+  m.add(std::make_unique<ActivationLayer>("probs", Activation{ActivationKind::kSoftmax}),
+        {"logits"});
+  set_weight(m, "feat", "kernel", random_tensor({3, 3, 2, 5}, 2));
+  set_weight(m, "feat", "bias", random_tensor({5}, 3, 0.1f, 0.5f));
+  set_weight(m, "logits", "kernel", random_tensor({5, 3}, 4));
+  set_weight(m, "logits", "bias", random_tensor({3}, 5));
+  CamSession s(m, random_tensor({1, 3, 4, 2}, 10), {"feat"}, true);
+  const Tensor& a = s.activations("feat");
+  const Tensor& w = m.layer(m.index_of("logits")).weights()[0].value;
+  for (int c = 0; c < 3; ++c) {
+    CamOptions cam_options, grad_options;
+    cam_options.method = CamMethod::kCam;
+    const Tensor cam = s.map("feat", c, cam_options);
+    const Tensor grad = s.map("feat", c, grad_options);  // the logit's gradient: W / 12
+    for (int64_t p = 0; p < 12; ++p) {
+      double want = 0.0;
+      for (int64_t k = 0; k < 5; ++k) want += a.data()[p * 5 + k] * w.data()[k * 3 + c];
+      EXPECT_NEAR(cam.data()[p], want, 1e-5);
+      EXPECT_NEAR(cam.data()[p], 12.0f * grad.data()[p], 1e-5f);
+    }
+  }
+}
+
 TEST(CamSession, CounterfactualNegatesTheGradients) {
   const Model m = gap_dense_model(3);
   CamSession s(m, random_tensor({1, 3, 4, 2}, 11), {"feat"}, true);
@@ -85,12 +119,14 @@ TEST(CamSession, CounterfactualNegatesTheGradients) {
 TEST(CamSession, CamRefusesAHeadThatIsNotPoolingAndOneDense) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 4, 4, 1}), {});
-  m.add(std::make_unique<Conv2D>(
-            "feat", Conv2DConfig{2, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
+  m.add(std::make_unique<Conv2D>("feat", Conv2DConfig{2, 3, 3, 1, 1, Padding::kSame, true,
+                                                      Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<Flatten>("flat"), {"feat"});
-  m.add(std::make_unique<Dense>("hidden", DenseConfig{4, true, Activation{ActivationKind::kRelu}}), {"flat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{2, true, Activation{ActivationKind::kSoftmax}}), {"hidden"});
+  m.add(std::make_unique<Dense>("hidden", DenseConfig{4, true, Activation{ActivationKind::kRelu}}),
+        {"flat"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{2, true, Activation{ActivationKind::kSoftmax}}),
+        {"hidden"});
   for (size_t i = 0; i < m.size(); ++i)
     for (Weight& w : m.layer(i).weights()) w.value = random_tensor(w.shape, 5);
   CamSession s(m, random_tensor({1, 4, 4, 1}, 6), {"feat"}, false);
@@ -109,14 +145,15 @@ TEST(CamSession, GradientsAtSeveralLayersMatchGradientsAtEachAlone) {
   // node.
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 5, 5, 2}), {});
-  m.add(std::make_unique<Conv2D>(
-            "a", Conv2DConfig{3, 3, 3, 1, 1, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
+  m.add(std::make_unique<Conv2D>("a", Conv2DConfig{3, 3, 3, 1, 1, Padding::kSame, true,
+                                                   Activation{ActivationKind::kRelu}}),
         {"in"});
-  m.add(std::make_unique<Conv2D>(
-            "b", Conv2DConfig{4, 3, 3, 2, 2, Padding::kSame, true, Activation{ActivationKind::kRelu}}),
+  m.add(std::make_unique<Conv2D>("b", Conv2DConfig{4, 3, 3, 2, 2, Padding::kSame, true,
+                                                   Activation{ActivationKind::kRelu}}),
         {"a"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"b"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}), {"gap"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}),
+        {"gap"});
   uint32_t seed = 20;
   for (size_t i = 0; i < m.size(); ++i)
     for (Weight& w : m.layer(i).weights()) w.value = random_tensor(w.shape, seed++, 0.05f, 1.0f);
@@ -138,8 +175,10 @@ TEST(CamSession, GuidedBackpropOnATwoLayerNetByHand) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 1, 1, 2}), {});
   m.add(std::make_unique<Flatten>("flat"), {"in"});
-  m.add(std::make_unique<Dense>("h", DenseConfig{2, false, Activation{ActivationKind::kRelu}}), {"flat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{2, false, Activation{ActivationKind::kSoftmax}}), {"h"});
+  m.add(std::make_unique<Dense>("h", DenseConfig{2, false, Activation{ActivationKind::kRelu}}),
+        {"flat"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{2, false, Activation{ActivationKind::kSoftmax}}),
+        {"h"});
   set_weight(m, "h", "kernel", Tensor::from({2, 2}, {1, 2, -1, 1}));
   set_weight(m, "out", "kernel", Tensor::from({2, 2}, {1, -1, -2, 1}));
   const Tensor x = Tensor::from({1, 1, 1, 2}, {1, -1});

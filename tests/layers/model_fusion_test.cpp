@@ -8,6 +8,7 @@
 
 #include "layers/keras_layers.h"
 #include "layers/model.h"
+#include "layers/registry.h"
 #include "tests/support/test_util.h"
 
 namespace gaze {
@@ -235,6 +236,35 @@ TEST(ModelFusion, BiasedConvolutionsWithAnyActivationAreFused) {
   EXPECT_TENSOR_NEAR(fused.logits.value(), plain.logits.value(), 1e-5f);
   backward(fused.logits, Tensor::from({1, 3}, {0, 1, 0}));
   backward(plain.logits, Tensor::from({1, 3}, {0, 1, 0}));
+  EXPECT_TENSOR_NEAR(fused.kept.at("in").grad(), plain.kept.at("in").grad(), 1e-5f);
+}
+
+// Xception's SeparableConv2D -> BatchNormalization -> Activation('relu'): the depthwise step,
+// then the pointwise GEMM with the batch norm and relu in its epilogue.
+TEST(ModelFusion, SeparableConvolutionsFuseTheirBatchNormAndActivation) {
+  Model m;
+  m.add(std::make_unique<InputLayer>("in", Shape{-1, 9, 8, 3}), {});
+  m.add(make_layer("SeparableConv2D", "sep",
+                   nlohmann::json::parse(R"({"filters": 5, "kernel_size": [3, 3],
+                     "padding": "same", "depth_multiplier": 2, "use_bias": false,
+                     "dilation_rate": [2, 2]})")),
+        {"in"});
+  m.add(std::make_unique<BatchNormalization>("bn", BatchNormalizationConfig{1e-3f, true, true}),
+        {"sep"});
+  m.add(std::make_unique<ActivationLayer>("act", Activation{ActivationKind::kRelu}), {"bn"});
+  m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"act"});
+  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}),
+        {"gap"});
+  fill_random_weights(m, 21);
+  EXPECT_EQ(m.fused_layers(), (std::vector<std::vector<std::string>>{{"sep", "bn", "act"}}));
+  const Tensor x = random_tensor({2, 9, 8, 3}, 57);
+  std::vector<double> seconds;
+  const ModelForwardResult fused = m.forward(x, {{"act"}, {"in"}, &seconds});
+  EXPECT_EQ(seconds[m.index_of("bn")], 0.0);
+  const ModelForwardResult plain = layer_by_layer(m, x, {"in"});
+  EXPECT_TENSOR_NEAR(fused.kept.at("act").value(), plain.kept.at("act").value(), 1e-5f);
+  backward(fused.logits, Tensor::from({2, 3}, {0, 1, 0, 1, 0, 0}));
+  backward(plain.logits, Tensor::from({2, 3}, {0, 1, 0, 1, 0, 0}));
   EXPECT_TENSOR_NEAR(fused.kept.at("in").grad(), plain.kept.at("in").grad(), 1e-5f);
 }
 

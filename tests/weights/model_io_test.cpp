@@ -138,3 +138,49 @@ TEST(ModelIo, FullModelRoundTripLoadsByName) {
 
 }  // namespace
 }  // namespace gaze
+
+namespace gaze {
+namespace {
+
+// Keras 2 keeps a nested model's weights in the nested model's own group, named by the inner
+// layer ("conv1/kernel:0"), trainable weights first; a shared layer's weights appear once.
+TEST(ModelIo, NestedModelWeightsComeFromTheNestedGroupAndSharedLayersTieToTheirFirstCall) {
+  Model m = model_from_keras_config(read_text(std::string(GAZE_SOURCE_DIR) +
+                                              "/tests/fixtures/configs/nested_shared_keras2.json"));
+  KerasFile file;
+  uint32_t seed = 1;
+  auto tensor = [&](const Shape& s) { return testing::random_tensor(s, seed++, 0.5f, 1.5f); };
+  file.layers.push_back({"image", {}});
+  file.layers.push_back({"base",
+                         {{"conv1/kernel:0", tensor({3, 3, 3, 4})},
+                          {"conv1/bias:0", tensor({4})},
+                          {"bn1/gamma:0", tensor({4})},
+                          {"bn1/beta:0", tensor({4})},
+                          {"base/c2/kernel:0", tensor({1, 1, 4, 4})},
+                          {"base/c2/bias:0", tensor({4})},
+                          {"bn1/moving_mean:0", tensor({4})},
+                          {"bn1/moving_variance:0", tensor({4})}}});
+  file.layers.push_back({"gap", {}});
+  file.layers.push_back(
+      {"shared", {{"shared/kernel:0", tensor({4, 4})}, {"shared/bias:0", tensor({4})}}});
+  file.layers.push_back({"out", {{"out/kernel:0", tensor({4, 3})}, {"out/bias:0", tensor({3})}}});
+  load_weights_by_name(m, file, "nested.h5");
+  EXPECT_NO_THROW(m.check_weights_loaded());
+  auto value = [&](const std::string& layer, size_t k) {
+    return static_cast<const Model&>(m).layer(m.index_of(layer)).weights()[k].value;
+  };
+  EXPECT_EQ(testing::max_abs_diff(value("base/bn1", 2), file.layers[1].weights[6].value), 0.0f);
+  EXPECT_EQ(testing::max_abs_diff(value("base/head/c2", 0), file.layers[1].weights[4].value), 0.0f);
+  EXPECT_EQ(value("shared@1", 0).data(), value("shared", 0).data());  // the same storage
+  // A file without the nested model's group names the inner layer it misses.
+  file.layers.erase(file.layers.begin() + 1);
+  try {
+    load_weights_by_name(m, file, "nested.h5");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'base/conv1'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gaze

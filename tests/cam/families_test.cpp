@@ -1,0 +1,93 @@
+// Every keras.applications-style family of tests/fixtures/families (ResNet V1/V2, VGG, Xception,
+// DenseNet, MobileNet V1/V2/V3, EfficientNet B0/V2, ConvNeXt, a Sequential CNN, a fine-tuned
+// model with a nested base), made and run by TF.js 4.22 (tools/reference/families.js): gaze
+// converts each TF.js model to a Keras .h5 as `gaze convert` does, loads it, and must give
+// TF.js's probabilities, and the gradient and Grad-CAM map TF.js computes at the family's CAM
+// layer.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "cam/explain.h"
+#include "tensor/npy.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/test_util.h"
+#include "weights/keras_h5.h"
+#include "weights/model_io.h"
+#include "weights/tfjs.h"
+
+namespace gaze {
+namespace {
+
+using nlohmann::json;
+
+const char* const kFamilies[] = {"resnet_v1",       "resnet_v2",    "vgg",
+                                 "xception",        "densenet",     "mobilenet_v1",
+                                 "mobilenet_v2",    "mobilenet_v3", "efficientnet_b0",
+                                 "efficientnet_v2", "convnext",     "sequential_cnn",
+                                 "finetuned_nested"};
+
+// Pearson correlation of two tensors' values.
+double correlation(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double ma = 0, mb = 0;
+  for (int64_t i = 0; i < a.size(); ++i) ma += a.data()[i], mb += b.data()[i];
+  ma /= static_cast<double>(a.size()), mb /= static_cast<double>(b.size());
+  double sab = 0, saa = 0, sbb = 0;
+  for (int64_t i = 0; i < a.size(); ++i) {
+    const double da = a.data()[i] - ma, db = b.data()[i] - mb;
+    sab += da * db, saa += da * da, sbb += db * db;
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+Tensor values_of(const json& list) {
+  std::vector<float> v = list.get<std::vector<float>>();
+  return Tensor::from({static_cast<int64_t>(v.size())}, v);
+}
+
+class FamilyTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  std::string dir() const { return testing::fixture_path(std::string("families/") + GetParam()); }
+};
+
+TEST_P(FamilyTest, ConvertedModelMatchesTfjs) {
+  const json ref =
+      testing::read_json_fixture(std::string("families/") + GetParam() + "/reference.json");
+  // As `gaze convert` does: the TF.js model to a Keras .h5, then the .h5 loaded like any other.
+  const std::string h5 =
+      (std::filesystem::path(::testing::TempDir()) / (std::string(GetParam()) + ".h5")).string();
+  write_keras_h5(h5, read_tfjs_model(dir() + "/model.json"));
+  const LoadedModel loaded = load_keras_model(h5);
+  const Model& m = loaded.model;
+  const std::string layer = ref["cam_layer"];
+  ASSERT_TRUE(m.contains(layer)) << layer;
+  for (const auto& [name, in] : ref["inputs"].items()) {
+    SCOPED_TRACE(name);
+    const Tensor x = read_npy(dir() + "/" + in["input"].get<std::string>());
+    CamSession s(m, x.rank() == 3 ? x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}) : x, {layer},
+                 true);
+    // Probabilities within 1e-5 of TF.js's.
+    EXPECT_TENSOR_NEAR(s.probabilities(), values_of(in["probs"]), 1e-5f);
+    // The activations and the logit gradients at the CAM layer, for the top and least class.
+    const Tensor activation = read_npy(dir() + "/" + in["activation"].get<std::string>());
+    EXPECT_GT(correlation(s.activations(layer), activation), 0.99999);
+    for (const char* which : {"top", "least"}) {
+      SCOPED_TRACE(which);
+      const int c = in[which].get<int>();
+      const Tensor want =
+          read_npy(dir() + "/" + in[std::string("grad_") + which].get<std::string>());
+      EXPECT_GT(correlation(s.gradients(layer, c, ScoreKind::kLogit), want), 0.9999);
+      // Grad-CAM before its final ReLU: the map TF.js's gradient gives.
+      const Tensor map = s.map(layer, c, CamOptions{});
+      EXPECT_GT(correlation(map, values_of(in[std::string("gradcam_") + which]["map_linear"])),
+                0.9999);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyTest, ::testing::ValuesIn(kFamilies));
+
+}  // namespace
+}  // namespace gaze

@@ -1,0 +1,192 @@
+// TF.js reference outputs for the layers whose exact numbers are subtle, so that gaze's
+// implementations are checked against an independent framework and not only against loops
+// written from the same reading of the Keras sources.
+//
+// Setup and run (see LAYERS.md):  cd tools/reference && npm ci && node layers_reference.js
+// Writes tests/fixtures/layers/tfjs_layers.json (about a second, one core).
+//
+// Each case holds a Keras layer config (what gaze builds the layer from), seeded inputs and
+// weights (float32 values, written as the JS numbers they are, so each parses back exactly), and
+// the output TF.js 4.22.0 computes on its pure-JS CPU backend. Where TF.js has no layer with
+// Keras' semantics, the case says which TF.js ops stand in (field "reference"):
+//  - Normalization: TF.js has no such layer; the ops of Keras' formula
+//    (keras/src/layers/preprocessing/normalization.py: (x - mean) / maximum(sqrt(var), 1e-7)).
+//  - UpSampling2D bilinear: TF.js's layer calls resizeBilinear WITHOUT half-pixel centres, unlike
+//    Keras 2 and 3 (tf.image.resize); tf.image.resizeBilinear(x, size, false, true) is TF.js's
+//    port of TensorFlow's half-pixel kernel.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const tf = require('@tensorflow/tfjs');
+
+const HERE = __dirname;
+const OUT = path.resolve(HERE, '..', '..', 'tests', 'fixtures', 'layers', 'tfjs_layers.json');
+
+function pkgVersion(name) {
+  return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+const PINNED = { '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-core': '4.22.0',
+                 '@tensorflow/tfjs-backend-cpu': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0' };
+for (const [name, want] of Object.entries(PINNED)) {
+  const got = pkgVersion(name);
+  if (got !== want) throw new Error(`${name} is ${got}, expected ${want} (run npm ci)`);
+}
+
+// mulberry32: a small seeded generator, so the fixture is the same on every run.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// float32 values uniform in [lo, hi).
+function uniform(shape, seed, lo = -1, hi = 1) {
+  const next = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Array.from({ length: n }, () => Math.fround(lo + (hi - lo) * next()));
+}
+
+const named = (name, shape, values) => ({ name, shape, values });
+const values = (t) => Array.from(t.dataSync());
+
+// A layer applied eagerly to inputs, with its weights set in Keras order.
+function runLayer(layer, inputs, weights) {
+  const xs = inputs.map((i) => tf.tensor(i.values, i.shape));
+  const y0 = layer.apply(xs.length === 1 ? xs[0] : xs);  // builds the layer
+  y0.dispose();
+  if (weights.length) layer.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+  const y = layer.apply(xs.length === 1 ? xs[0] : xs);
+  return { shape: y.shape, values: values(y) };
+}
+
+function cases() {
+  const out = [];
+
+  // SeparableConv2D: depth multiplier 2 (channel c*M + m), strides, 'same' padding; and 'valid'
+  // with an uneven kernel and no bias.
+  {
+    const x = named('x', [2, 7, 6, 3], uniform([2, 7, 6, 3], 1));
+    const w = [named('depthwise_kernel', [3, 3, 3, 2], uniform([3, 3, 3, 2], 2)),
+               named('pointwise_kernel', [1, 1, 6, 4], uniform([1, 1, 6, 4], 3)),
+               named('bias', [4], uniform([4], 4))];
+    const layer = tf.layers.separableConv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same',
+                                             depthMultiplier: 2, useBias: true });
+    out.push({ name: 'separable_conv2d_same_stride2', class_name: 'SeparableConv2D',
+               config: { filters: 4, kernel_size: [3, 3], strides: [2, 2], padding: 'same',
+                         depth_multiplier: 2, use_bias: true, activation: 'linear',
+                         data_format: 'channels_last', dilation_rate: [1, 1] },
+               inputs: [x], weights: w, reference: 'tf.layers.separableConv2d',
+               output: runLayer(layer, [x], w) });
+  }
+  {
+    const x = named('x', [1, 6, 7, 4], uniform([1, 6, 7, 4], 5));
+    const w = [named('depthwise_kernel', [2, 3, 4, 1], uniform([2, 3, 4, 1], 6)),
+               named('pointwise_kernel', [1, 1, 4, 3], uniform([1, 1, 4, 3], 7))];
+    const layer = tf.layers.separableConv2d({ filters: 3, kernelSize: [2, 3], padding: 'valid',
+                                             useBias: false });
+    out.push({ name: 'separable_conv2d_valid_nobias', class_name: 'SeparableConv2D',
+               config: { filters: 3, kernel_size: [2, 3], padding: 'valid', use_bias: false },
+               inputs: [x], weights: w, reference: 'tf.layers.separableConv2d',
+               output: runLayer(layer, [x], w) });
+  }
+
+  // LayerNormalization: activations with an offset mean, ConvNeXt's epsilon 1e-6; and scale=False
+  // with the default epsilon on rank 3.
+  {
+    const x = named('x', [2, 3, 4, 8], uniform([2, 3, 4, 8], 8, 2.0, 2.5));
+    const w = [named('gamma', [8], uniform([8], 9, 0.5, 1.5)), named('beta', [8], uniform([8], 10))];
+    const layer = tf.layers.layerNormalization({ axis: -1, epsilon: 1e-6 });
+    out.push({ name: 'layer_normalization_eps1e-6', class_name: 'LayerNormalization',
+               config: { axis: [3], epsilon: 1e-6, center: true, scale: true },
+               inputs: [x], weights: w, reference: 'tf.layers.layerNormalization',
+               output: runLayer(layer, [x], w) });
+  }
+  {
+    const x = named('x', [2, 5, 6], uniform([2, 5, 6], 11, -0.05, 0.05));  // var ~ epsilon
+    const w = [named('beta', [6], uniform([6], 12))];
+    const layer = tf.layers.layerNormalization({ axis: -1, scale: false });
+    out.push({ name: 'layer_normalization_noscale', class_name: 'LayerNormalization',
+               config: { axis: -1, epsilon: 0.001, center: true, scale: false },
+               inputs: [x], weights: w, reference: 'tf.layers.layerNormalization',
+               output: runLayer(layer, [x], w) });
+  }
+
+  // Normalization: channel 1's variance is below epsilon^2 (its sqrt, 1e-8, is replaced by 1e-7)
+  // and channel 2's is 0.
+  {
+    const x = named('x', [2, 4, 5, 4], uniform([2, 4, 5, 4], 13, -2, 2));
+    const mean = [0.485, -0.25, 0.125, 1.5].map(Math.fround);
+    const variance = [0.052441, 1e-16, 0, 2.25].map(Math.fround);
+    const xt = tf.tensor(x.values, x.shape);
+    const y = tf.div(tf.sub(xt, tf.tensor1d(mean)), tf.maximum(tf.sqrt(tf.tensor1d(variance)), 1e-7));
+    const output = { shape: y.shape, values: values(y) };
+    const reference = 'tf ops: div(sub(x, mean), maximum(sqrt(variance), 1e-7))';
+    out.push({ name: 'normalization_weights', class_name: 'Normalization',
+               config: { axis: [-1], invert: false, mean: null, variance: null },
+               inputs: [x],
+               weights: [named('mean', [4], mean), named('variance', [4], variance),
+                         named('count', [], [1000])],
+               reference, output });
+    out.push({ name: 'normalization_config', class_name: 'Normalization',
+               config: { axis: 3, invert: false, mean, variance }, inputs: [x], weights: [],
+               reference, output });
+  }
+
+  // UpSampling2D: nearest through TF.js's layer, bilinear through the half-pixel op.
+  {
+    const x = named('x', [2, 3, 4, 2], uniform([2, 3, 4, 2], 14));
+    out.push({ name: 'up_sampling2d_nearest', class_name: 'UpSampling2D',
+               config: { size: [2, 3], interpolation: 'nearest', data_format: 'channels_last' },
+               inputs: [x], weights: [], reference: 'tf.layers.upSampling2d',
+               output: runLayer(tf.layers.upSampling2d({ size: [2, 3] }), [x], []) });
+    const y = tf.image.resizeBilinear(tf.tensor(x.values, x.shape), [6, 12], false, true);
+    out.push({ name: 'up_sampling2d_bilinear', class_name: 'UpSampling2D',
+               config: { size: [2, 3], interpolation: 'bilinear', data_format: 'channels_last' },
+               inputs: [x], weights: [],
+               reference: 'tf.image.resizeBilinear(x, [6, 12], alignCorners=false, halfPixelCenters=true)',
+               output: { shape: y.shape, values: values(y) } });
+  }
+
+  // Multiply of a map by a squeeze-excite scale [N, 1, 1, C], and by a [N, C] vector (expanded
+  // after the batch axis).
+  {
+    const a = named('a', [2, 4, 5, 3], uniform([2, 4, 5, 3], 15));
+    const b = named('b', [2, 1, 1, 3], uniform([2, 1, 1, 3], 16));
+    out.push({ name: 'multiply_squeeze_excite', class_name: 'Multiply', config: {},
+               inputs: [a, b], weights: [], reference: 'tf.layers.multiply',
+               output: runLayer(tf.layers.multiply(), [a, b], []) });
+    const v = named('v', [2, 3], uniform([2, 3], 17));
+    out.push({ name: 'multiply_rank2', class_name: 'Multiply', config: {},
+               inputs: [a, v], weights: [], reference: 'tf.layers.multiply',
+               output: runLayer(tf.layers.multiply(), [a, v], []) });
+  }
+
+  // Dense on a rank-4 input: the kernel applied to the last axis at every position.
+  {
+    const x = named('x', [2, 3, 4, 6], uniform([2, 3, 4, 6], 18));
+    const w = [named('kernel', [6, 5], uniform([6, 5], 19)), named('bias', [5], uniform([5], 20))];
+    out.push({ name: 'dense_rank4', class_name: 'Dense',
+               config: { units: 5, activation: 'linear', use_bias: true },
+               inputs: [x], weights: w, reference: 'tf.layers.dense',
+               output: runLayer(tf.layers.dense({ units: 5 }), [x], w) });
+  }
+  return out;
+}
+
+async function main() {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  const fixture = { made_by: 'tools/reference/layers_reference.js', tfjs: tf.version.tfjs,
+                    backend: tf.getBackend(), cases: cases() };
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify(fixture) + '\n');
+  console.log(`wrote ${path.relative(process.cwd(), OUT)}: ${fixture.cases.length} cases`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
