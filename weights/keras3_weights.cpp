@@ -224,6 +224,9 @@ void load_keras3_weights(Model& model, const nlohmann::json& config, const hdf5:
                 ", not a Functional or Sequential model");
   }
   Walker(model, root, label).walk_model(top, "", "");
+  // A shared layer's later calls (`name@1`, ...) have no group of their own: they take the
+  // first call's weights, as the layer object is one in Keras.
+  model.tie_shared_weights();
   try {
     model.check_weights_loaded();
   } catch (const Error& e) {

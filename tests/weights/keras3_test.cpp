@@ -76,20 +76,25 @@ std::string write_text(const std::string& name, const std::string& text) {
 }
 
 // Every form of a fixture model gives its numpy output, and the same output as the .keras file.
-void expect_all_forms_agree(const std::string& model) {
+// `keras2`: the model also has the Keras 2 forms.
+void expect_all_forms_agree(const std::string& model, bool keras2 = true) {
   const Tensor expected = read_npy(fixture(model + "_expected.npy"));
   const Tensor reference = output_of(load_model(fixture(model + ".keras")), model + "_input.npy");
   EXPECT_TENSOR_NEAR(reference, expected, 1e-5f);
-  const std::vector<std::pair<std::string, std::string>> forms = {
+  std::vector<std::pair<std::string, std::string>> forms = {
       {model + "_deflated.keras", ""},
       {model + ".weights.h5", model + "_config.json"},
-      {model + "_keras2.h5", ""},
-      {model + "_keras2_weights.h5", model + "_keras2.json"},
-      // Keras 3 weights with Keras 2's config, and the other way round: the config and the
-      // weights layout are read independently.
-      {model + ".weights.h5", model + "_keras2.json"},
-      {model + "_keras2_weights.h5", model + "_config.json"},
   };
+  if (keras2) {
+    forms.insert(forms.end(), {
+                                  {model + "_keras2.h5", ""},
+                                  {model + "_keras2_weights.h5", model + "_keras2.json"},
+                                  // Keras 3 weights with Keras 2's config, and the other way
+                                  // round: the config and the weights layout are read apart.
+                                  {model + ".weights.h5", model + "_keras2.json"},
+                                  {model + "_keras2_weights.h5", model + "_config.json"},
+                              });
+  }
   for (const auto& [file, config] : forms) {
     SCOPED_TRACE(file + " " + config);
     const LoadedModel m = load_model(fixture(file), config.empty() ? "" : fixture(config));
@@ -126,6 +131,27 @@ TEST(Keras3, FunctionalModelInEveryForm) {
 
 TEST(Keras3, SequentialModelInEveryForm) {
   expect_all_forms_agree("seq");
+}
+
+// Models nested two deep (a Sequential block in a Functional base in a Functional model) and a
+// shared layer: layers/functional/layers/sequential/layers/conv2d is gaze's base/inner/c, and the
+// Dense called twice is `shared` and `shared@1`, one set of weights.
+TEST(Keras3, NestedModelsInEveryForm) {
+  expect_all_forms_agree("nested", false);
+  const LoadedModel m = load_model(fixture("nested.keras"));
+  for (const char* name : {"base/conv", "base/inner/c", "base/inner/b", "shared", "shared@1"}) {
+    EXPECT_TRUE(m.model.contains(name)) << name;
+  }
+  const auto& a = m.model.layer(m.model.index_of("shared")).weights();
+  const auto& b = m.model.layer(m.model.index_of("shared@1")).weights();
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].value.data(), b[0].value.data());  // the same storage
+}
+
+// A Sequential model whose first layer is a Functional backbone.
+TEST(Keras3, SequentialAroundAFunctionalBase) {
+  expect_all_forms_agree("seqnest", false);
+  EXPECT_TRUE(load_model(fixture("seqnest.keras")).model.contains("backbone/b_conv"));
 }
 
 // metadata.json's keras_version decides hard_sigmoid: relu6(x + 3) / 6 from Keras 3,
@@ -379,6 +405,32 @@ TEST_F(Keras3Mismatch, VariablesNotNumberedAsKerasDoes) {
             path_ +
                 ": group 'layers/dense/vars' holds '0', '2', not the variables 0 to 1 that "
                 "Keras writes");
+}
+
+// Inside nested models the paths nest too, and the messages name the nested layer.
+TEST(Keras3NestedMismatch, PathsAndNamesInsideNestedModels) {
+  const LoadedModel nested = load_model(fixture("nested.keras"));
+  const std::string inner = "layers/functional/layers/sequential/layers/";
+  std::vector<std::pair<std::string, std::vector<Tensor>>> groups = {
+      {"layers/functional/layers/conv2d", weights_of(nested.model, "base/conv")},
+      {"layers/functional/layers/batch_normalization", weights_of(nested.model, "base/bn")},
+      {inner + "conv2d", weights_of(nested.model, "base/inner/c")},
+      {inner + "batch_normalization", weights_of(nested.model, "base/inner/b")},
+      {"layers/dense", weights_of(nested.model, "shared")},
+      {"layers/dense_1", weights_of(nested.model, "logits")}};
+  const std::string path = temp_file("nested_variant.weights.h5");
+  write_keras3_weights(path, groups);
+  const LoadedModel again = load_model(path, fixture("nested_config.json"));
+  EXPECT_EQ(testing::max_abs_diff(output_of(again, "nested_input.npy"),
+                                  output_of(nested, "nested_input.npy")),
+            0.0f);
+  groups[3].second.pop_back();
+  write_keras3_weights(path, groups);
+  EXPECT_EQ(error_of([&] { load_model(path, fixture("nested_config.json")); }),
+            path + ": layer 'base/inner/b' (BatchNormalization): the file has 3 variable(s) at '" +
+                inner +
+                "batch_normalization/vars', the model expects 4 (gamma, beta, moving_mean, " +
+                "moving_variance)");
 }
 
 TEST_F(Keras3Mismatch, QuantizedLayersSaySo) {

@@ -14,6 +14,7 @@ keras/src/...). For each model, with seeded weights and BatchNormalization stati
   <m>_keras2.h5         Keras 2 model.save() (full model: model_config + model_weights)
   <m>_keras2_weights.h5 Keras 2 model.save_weights() (layer_names at the root)
   <m>_keras2.json       Keras 2 model.to_json()
+                        (the three Keras 2 files for the models without nesting only)
   <m>_input.npy         one input [1, H, W, C] (float32)
   <m>_expected.npy      the model's output for it, computed here in float64 with numpy
 The hard_sigmoid model is saved twice, as Keras 3.6 and as Keras 2.15 would (metadata.json's
@@ -50,12 +51,23 @@ def to_snake_case(name):
 #
 # Each layer: class, name, config (the fields both Keras versions write alike), inbound layer
 # names, weights as (Keras 2 short name, array) in `layer.weights` order, which is also Keras 3's
-# `_trainable_variables + _non_trainable_variables` order.
+# `_trainable_variables + _non_trainable_variables` order. An inbound entry is a layer name (its
+# first call) or (name, k) for its k-th call. A shared layer has several `calls`, each a list of
+# inbound entries. A nested model is a Layer with `sub` = (model class, its layers, its shapes).
 
 class Layer:
-    def __init__(self, cls, name, config=None, inbound=(), weights=()):
+    def __init__(self, cls, name, config=None, inbound=(), weights=(), calls=None, sub=None):
         self.cls, self.name, self.config = cls, name, dict(config or {})
-        self.inbound, self.weights = list(inbound), list(weights)
+        self.calls = calls if calls is not None else ([list(inbound)] if inbound else [])
+        self.weights, self.sub = list(weights), sub
+
+    @property
+    def inbound(self):
+        return self.calls[0] if self.calls else []
+
+
+def ref(entry):
+    return entry if isinstance(entry, tuple) else (entry, 0)
 
 
 def dtype_policy():
@@ -69,41 +81,65 @@ def initializer(name):
             "registered_name": None}
 
 
-def keras_tensor(name, shape):
+def keras_history(entry, by_name):
+    # A tensor's [layer, node, tensor]. A nested Functional model has a node of its own from its
+    # construction, so its first call is node 1 (models/functional.py get_config:
+    # node_reindexing_map's kept_nodes = 1 for Functional).
+    name, call = ref(entry)
+    offset = 1 if by_name[name].cls == "Functional" else 0
+    return [name, call + offset, 0]
+
+
+def keras_tensor(entry, by_name, shapes):
     # serialization_lib.serialize_keras_object of a KerasTensor: "__keras_tensor__".
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": shape, "dtype": "float32", "keras_history": [name, 0, 0]}}
+            "config": {"shape": shapes[ref(entry)[0]], "dtype": "float32",
+                       "keras_history": keras_history(entry, by_name)}}
 
 
-def keras3_layer_entry(layer, shapes, functional):
-    config = dict(layer.config, name=layer.name, trainable=True, dtype=dtype_policy())
-    if layer.cls == "InputLayer":
-        config = dict(layer.config, name=layer.name, dtype="float32", sparse=False, ragged=False)
-    for key in ("kernel_initializer", "bias_initializer", "depthwise_initializer"):
-        if key in config:
-            config[key] = initializer(config[key])
-    # serialization_lib.serialize_keras_object: module, class_name, config, registered_name,
-    # build_config (Layer.get_build_config).
-    entry = {"module": "keras.layers", "class_name": layer.cls, "config": config,
-             "registered_name": None}
+def keras3_layer_entry(layer, shapes, functional, by_name):
+    if layer.sub:
+        sub_class, sub_layers, sub_shapes = layer.sub
+        # A model as a layer: serialize_keras_object of the model itself.
+        entry = keras3_config(sub_class, layer.name, sub_layers, sub_shapes)
+        entry["module"] = f"keras.src.models.{sub_class.lower()}"
+        del entry["compile_config"]
+    else:
+        config = dict(layer.config, name=layer.name, trainable=True, dtype=dtype_policy())
+        if layer.cls == "InputLayer":
+            config = dict(layer.config, name=layer.name, dtype="float32", sparse=False,
+                          ragged=False)
+        for key in ("kernel_initializer", "bias_initializer", "depthwise_initializer"):
+            if key in config:
+                config[key] = initializer(config[key])
+        # serialization_lib.serialize_keras_object: module, class_name, config, registered_name,
+        # build_config (Layer.get_build_config).
+        entry = {"module": "keras.layers", "class_name": layer.cls, "config": config,
+                 "registered_name": None}
     if layer.inbound:
-        entry["build_config"] = {"input_shape": shapes[layer.inbound[0]]}
+        entry["build_config"] = {"input_shape": shapes[ref(layer.inbound[0])[0]]}
     if functional:
-        # models/functional.py get_config: "name" and "inbound_nodes" from serialize_node,
-        # {"args": [...], "kwargs": {}}; a merge layer's one argument is a list of tensors.
+        # models/functional.py get_config: "name" and "inbound_nodes", one serialize_node
+        # {"args": [...], "kwargs": {}} per call; a merge layer's one argument is a list.
         entry["name"] = layer.name
-        tensors = [keras_tensor(n, shapes[n]) for n in layer.inbound]
-        args = [] if not tensors else ([tensors] if len(tensors) > 1 else tensors)
-        entry["inbound_nodes"] = [{"args": args, "kwargs": {}}] if tensors else []
+        entry["inbound_nodes"] = []
+        for call in layer.calls:
+            tensors = [keras_tensor(n, by_name, shapes) for n in call]
+            args = [tensors] if len(tensors) > 1 else tensors
+            entry["inbound_nodes"].append({"args": args, "kwargs": {}})
     return entry
 
 
 def keras3_config(model_class, name, layers, shapes):
     functional = model_class == "Functional"
-    entries = [keras3_layer_entry(l, shapes, functional) for l in layers]
+    by_name = {l.name: l for l in layers}
+    entries = [keras3_layer_entry(l, shapes, functional, by_name) for l in layers]
     if functional:
+        last = layers[-1]
+        output = (last.name, len(last.calls) - 1)
         config = {"name": name, "trainable": True, "layers": entries,
-                  "input_layers": [layers[0].name, 0, 0], "output_layers": [layers[-1].name, 0, 0]}
+                  "input_layers": [layers[0].name, 0, 0],
+                  "output_layers": keras_history(output, by_name)}
     else:
         # models/sequential.py get_config: the InputLayer included, build_input_shape.
         config = {"name": name, "trainable": True, "dtype": dtype_policy(), "layers": entries,
@@ -138,10 +174,7 @@ def keras2_config(model_class, name, layers):
 
 # ---- Keras 3 weights: saving_lib._save_state / _save_container_state / H5IOStore ----
 
-def write_keras3_weights(h5, model_class, model_name, layers, layers_group="layers"):
-    # _save_state(model, inner_path=""): the model's own (empty) vars, with metadata {"name"}
-    # (H5IOStore.make -> _create_h5_group writes the group and its attributes).
-    h5.create_group("vars").attrs["name"] = model_name
+def write_keras3_layers(h5, path, model_class, layers, layers_group):
     # _walk_saveable yields ("layers", model.layers) first; Sequential.layers omits the InputLayer.
     listed = layers[1:] if model_class == "Sequential" else layers
     used = {}
@@ -154,11 +187,22 @@ def write_keras3_weights(h5, model_class, model_name, layers, layers_group="laye
         else:
             used[base] = 0
             group_name = base
-        vars_group = h5.create_group(f"{layers_group}/{group_name}").create_group("vars")
+        layer_path = f"{path}{layers_group}/{group_name}"
+        # _save_state(layer): save_own_variables(H5IOStore.make(path, {"name": layer.name})).
+        vars_group = h5.create_group(layer_path).create_group("vars")
         vars_group.attrs["name"] = layer.name
         # Layer.save_own_variables: store[f"{i}"] = v.
         for i, (_, value) in enumerate(layer.weights):
             vars_group[str(i)] = value.astype(np.float32)
+        if layer.sub:  # a nested model's own _walk_saveable
+            write_keras3_layers(h5, layer_path + "/", layer.sub[0], layer.sub[1], layers_group)
+
+
+def write_keras3_weights(h5, model_class, model_name, layers, layers_group="layers"):
+    # _save_state(model, inner_path=""): the model's own (empty) vars, with metadata {"name"}
+    # (H5IOStore.make -> _create_h5_group writes the group and its attributes).
+    h5.create_group("vars").attrs["name"] = model_name
+    write_keras3_layers(h5, "", model_class, layers, layers_group)
     # A compiled model's optimizer state follows (here a made-up minimal one); loaders skip it.
     opt = h5.create_group("optimizer").create_group("vars")
     opt["0"] = np.array(7, dtype=np.int64)
@@ -175,13 +219,19 @@ def keras3_weights_bytes(model_class, model_name, layers, layers_group="layers")
 def write_keras_zip(path, metadata, config, weights, compression=zipfile.ZIP_STORED):
     # _save_model_to_fileobj: zipfile.ZipFile(fileobj, "w") (ZIP_STORED by default), then
     # zf.open(name, "w") for metadata.json and config.json, then H5IOStore.close's
-    # archive.writestr("model.weights.h5", ...).
+    # archive.writestr("model.weights.h5", ...). Keras stamps the entries with the current time;
+    # a fixed one here keeps the files the same from run to run.
+    def entry(name):
+        info = zipfile.ZipInfo(name, date_time=(2026, 11, 27, 12, 0, 0))
+        info.compress_type = compression
+        return info
+
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
-        with zf.open("metadata.json", "w") as f:
+        with zf.open(entry("metadata.json"), "w") as f:
             f.write(json.dumps(metadata).encode())
-        with zf.open("config.json", "w") as f:
+        with zf.open(entry("config.json"), "w") as f:
             f.write(json.dumps(config).encode())
-        zf.writestr("model.weights.h5", weights)
+        zf.writestr(entry("model.weights.h5"), weights)
 
 
 # ---- Keras 2 HDF5: keras/src/legacy/saving/legacy_h5_format.py ----
@@ -261,42 +311,50 @@ def activation(x, name, keras_major):
 def forward(layers, x, keras_major):
     values = {}
     for l in layers:
-        c, w = l.config, {short: v.astype(np.float64) for short, v in l.weights}
-        ins = [values[n] for n in l.inbound]
         if l.cls == "InputLayer":
-            y = x.astype(np.float64)
-        elif l.cls in ("Conv2D", "DepthwiseConv2D"):
-            depthwise = l.cls == "DepthwiseConv2D"
-            kernel = w["depthwise_kernel" if depthwise else "kernel"]
-            y = conv2d(ins[0], kernel, c["strides"][0], c["padding"], depthwise)
-            y = activation(y + w.get("bias", 0), c["activation"], keras_major)
-        elif l.cls == "BatchNormalization":
-            gamma, beta = w.get("gamma", 1), w.get("beta", 0)
-            y = gamma * (ins[0] - w["moving_mean"]) / np.sqrt(w["moving_variance"] + c["epsilon"])
-            y = y + beta
-        elif l.cls == "ReLU":
-            y = np.maximum(ins[0], 0)
-        elif l.cls == "Activation":
-            y = activation(ins[0], c["activation"], keras_major)
-        elif l.cls == "Add":
-            y = ins[0] + ins[1]
-        elif l.cls == "Dropout":
-            y = ins[0]
-        elif l.cls == "GlobalAveragePooling2D":
-            y = ins[0].mean(axis=(1, 2))
-        elif l.cls == "MaxPooling2D":
-            p = c["pool_size"][0]
-            n, h, wd, ch = ins[0].shape
-            y = ins[0][:, :h // p * p, :wd // p * p].reshape(n, h // p, p, wd // p, p, ch)
-            y = y.max(axis=(2, 4))
-        elif l.cls == "Flatten":
-            y = ins[0].reshape(ins[0].shape[0], -1)
-        elif l.cls == "Dense":
-            y = activation(ins[0] @ w["kernel"] + w.get("bias", 0), c["activation"], keras_major)
-        else:
-            raise ValueError(l.cls)
-        values[l.name] = y
-    return values[layers[-1].name]
+            values[(l.name, 0)] = x.astype(np.float64)
+            continue
+        for k, call in enumerate(l.calls):
+            values[(l.name, k)] = layer_forward(l, [values[ref(n)] for n in call], keras_major)
+    last = layers[-1]
+    return values[(last.name, len(last.calls) - 1)]
+
+
+def layer_forward(l, ins, keras_major):
+    c, w = l.config, {short: v.astype(np.float64) for short, v in l.weights}
+    if l.sub:  # a nested model: its own layers on this input
+        y = forward(l.sub[1], ins[0], keras_major)
+    elif l.cls in ("Conv2D", "DepthwiseConv2D"):
+        depthwise = l.cls == "DepthwiseConv2D"
+        kernel = w["depthwise_kernel" if depthwise else "kernel"]
+        y = conv2d(ins[0], kernel, c["strides"][0], c["padding"], depthwise)
+        y = activation(y + w.get("bias", 0), c["activation"], keras_major)
+    elif l.cls == "BatchNormalization":
+        gamma, beta = w.get("gamma", 1), w.get("beta", 0)
+        y = gamma * (ins[0] - w["moving_mean"]) / np.sqrt(w["moving_variance"] + c["epsilon"])
+        y = y + beta
+    elif l.cls == "ReLU":
+        y = np.maximum(ins[0], 0)
+    elif l.cls == "Activation":
+        y = activation(ins[0], c["activation"], keras_major)
+    elif l.cls == "Add":
+        y = ins[0] + ins[1]
+    elif l.cls == "Dropout":
+        y = ins[0]
+    elif l.cls == "GlobalAveragePooling2D":
+        y = ins[0].mean(axis=(1, 2))
+    elif l.cls == "MaxPooling2D":
+        p = c["pool_size"][0]
+        n, h, wd, ch = ins[0].shape
+        y = ins[0][:, :h // p * p, :wd // p * p].reshape(n, h // p, p, wd // p, p, ch)
+        y = y.max(axis=(2, 4))
+    elif l.cls == "Flatten":
+        y = ins[0].reshape(ins[0].shape[0], -1)
+    elif l.cls == "Dense":
+        y = activation(ins[0] @ w["kernel"] + w.get("bias", 0), c["activation"], keras_major)
+    else:
+        raise ValueError(l.cls)
+    return y
 
 
 # ---- The models ----
@@ -395,6 +453,65 @@ def sequential_model(rng):
     return "Sequential", "seq", layers, shapes, (1, 12, 12, 3)
 
 
+def nested_model(rng):
+    """A Functional model around a Functional base that holds a Sequential block (models nested
+    two deep, both kinds), then a Dense layer called twice (a shared layer)."""
+    relu = {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}
+    inner = [
+        Layer("InputLayer", "inner_in", {"batch_shape": [None, 12, 12, 6]}),
+        conv(rng, "c", "inner_in", 1, 6, 6),
+        batch_norm(rng, "b", "c", 6),
+    ]
+    inner_shapes = {"inner_in": [None, 12, 12, 6], "c": [None, 12, 12, 6]}
+    base = [
+        Layer("InputLayer", "base_in", {"batch_shape": [None, 12, 12, 3]}),
+        conv(rng, "conv", "base_in", 3, 3, 6, bias=False),
+        batch_norm(rng, "bn", "conv", 6),
+        Layer("ReLU", "relu", relu, ["bn"]),
+        Layer("Sequential", "inner", inbound=["relu"], sub=("Sequential", inner, inner_shapes)),
+        Layer("Add", "add", {}, ["relu", "inner"]),
+    ]
+    base_shapes = {"base_in": [None, 12, 12, 3], "conv": [None, 12, 12, 6],
+                   "bn": [None, 12, 12, 6], "relu": [None, 12, 12, 6],
+                   "inner": [None, 12, 12, 6]}
+    shared = dense(rng, "shared", "pool", 6, 6, "relu")
+    shared.calls = [["pool"], [("shared", 0)]]
+    layers = [
+        Layer("InputLayer", "image", {"batch_shape": [None, 12, 12, 3]}),
+        Layer("Functional", "base", inbound=["image"], sub=("Functional", base, base_shapes)),
+        Layer("GlobalAveragePooling2D", "pool", {"data_format": "channels_last",
+                                                  "keepdims": False}, ["base"]),
+        shared,
+        dense(rng, "logits", ("shared", 1), 6, 3, "softmax"),
+    ]
+    shapes = {"image": [None, 12, 12, 3], "base": [None, 12, 12, 6], "pool": [None, 6],
+              "shared": [None, 6]}
+    return "Functional", "nested", layers, shapes, (1, 12, 12, 3)
+
+
+def sequential_nested_model(rng):
+    """A Sequential model whose first layer is a Functional backbone, as
+    Sequential([base, GlobalAveragePooling2D(), Dense()]) makes it."""
+    base = [
+        Layer("InputLayer", "b_in", {"batch_shape": [None, 10, 10, 3]}),
+        conv(rng, "b_conv", "b_in", 3, 3, 4, act="relu"),
+        Layer("MaxPooling2D", "b_pool", {"pool_size": [2, 2], "strides": [2, 2],
+                                          "padding": "valid", "data_format": "channels_last"},
+              ["b_conv"]),
+    ]
+    base_shapes = {"b_in": [None, 10, 10, 3], "b_conv": [None, 10, 10, 4]}
+    layers = [
+        Layer("InputLayer", "input_layer", {"batch_shape": [None, 10, 10, 3]}),
+        Layer("Functional", "backbone", inbound=["input_layer"],
+              sub=("Functional", base, base_shapes)),
+        Layer("GlobalAveragePooling2D", "gap", {"data_format": "channels_last",
+                                                 "keepdims": False}, ["backbone"]),
+        dense(rng, "head", "gap", 4, 3, "softmax"),
+    ]
+    shapes = {"input_layer": [None, 10, 10, 3], "backbone": [None, 5, 5, 4], "gap": [None, 4]}
+    return "Sequential", "seqnest", layers, shapes, (1, 10, 10, 3)
+
+
 def hard_sigmoid_model(rng):
     layers = [
         Layer("InputLayer", "input_layer", {"batch_shape": [None, 4]}),
@@ -405,7 +522,7 @@ def hard_sigmoid_model(rng):
     return "Sequential", "hsig", layers, {"input_layer": [None, 4], "gate": [None, 6]}, (1, 4)
 
 
-def save_all(model, rng):
+def save_all(model, rng, keras2=True):
     model_class, name, layers, shapes, input_shape = model
     config3 = keras3_config(model_class, name, layers, shapes)
     metadata = {"keras_version": KERAS3_VERSION, "date_saved": "2026-11-27@12:00:00"}
@@ -417,13 +534,14 @@ def save_all(model, rng):
         f.write(weights)
     with open(base + "_config.json", "w") as f:
         f.write(json.dumps(config3))
-    config2 = keras2_config(model_class, name, layers)
-    # Keras 2 saves model.layers too, and a Sequential model's omits its InputLayer.
-    listed = layers[1:] if model_class == "Sequential" else layers
-    write_keras2_full(base + "_keras2.h5", config2, listed)
-    write_keras2_weights(base + "_keras2_weights.h5", listed)
-    with open(base + "_keras2.json", "w") as f:
-        f.write(json.dumps(config2))
+    if keras2:  # not for nested models, whose Keras 2 layout this script does not write
+        config2 = keras2_config(model_class, name, layers)
+        # Keras 2 saves model.layers too, and a Sequential model's omits its InputLayer.
+        listed = layers[1:] if model_class == "Sequential" else layers
+        write_keras2_full(base + "_keras2.h5", config2, listed)
+        write_keras2_weights(base + "_keras2_weights.h5", listed)
+        with open(base + "_keras2.json", "w") as f:
+            f.write(json.dumps(config2))
     x = rng.normal(0, 1, input_shape).astype(np.float32)
     np.save(base + "_input.npy", x)
     np.save(base + "_expected.npy", forward(layers, x, 3).astype(np.float32))
@@ -450,6 +568,9 @@ def main():
     np.save(base + "_input.npy", x)
     np.save(base + "_expected3.npy", forward(layers, x, 3).astype(np.float32))
     np.save(base + "_expected2.npy", forward(layers, x, 2).astype(np.float32))
+
+    save_all(nested_model(rng), rng, keras2=False)
+    save_all(sequential_nested_model(rng), rng, keras2=False)
     for cls in ("Conv2D", "BatchNormalization", "ReLU", "DepthwiseConv2D", "InputLayer",
                 "GlobalAveragePooling2D", "SeparableConv2D", "PReLU", "ELU", "UpSampling2D",
                 "Functional", "Sequential", "LayerNormalization", "Conv2DTranspose", "Dense"):
