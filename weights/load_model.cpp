@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "layers/keras_config.h"
 #include "weights/hdf5_file.h"
@@ -181,11 +182,59 @@ LoadedModel load_keras3_weights_file(const std::string& path, const hdf5::File& 
   return loaded;
 }
 
+// The names of the config's top-level layers (`model.layers`, in the config's order, which is
+// that list's order: Functional.get_config walks it) that own weights in `model`: a layer by its
+// name, a nested model by its name when one of its layers (`name/...`) has weights.
+std::vector<std::string> top_layers_with_weights(const json& config, const Model& model,
+                                                 const std::string& label) {
+  std::set<std::string> owners;
+  for (size_t i = 0; i < model.size(); ++i) {
+    if (model.weights_owner(i) != i || model.layer(i).weights().empty()) continue;
+    const std::string& name = model.layer(i).name();
+    owners.insert(name.substr(0, name.find('/')));
+  }
+  const json& top = config.contains("model_config") ? config["model_config"] : config;
+  const json* layers = top.contains("config") ? &top["config"] : nullptr;
+  if (layers && layers->is_object())
+    layers = layers->contains("layers") ? &(*layers)["layers"] : nullptr;
+  if (!layers || !layers->is_array()) throw Error(label + ": model config: no layer list");
+  std::vector<std::string> names;
+  for (const json& entry : *layers) {
+    std::string name;
+    if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
+      name = entry["name"];
+    } else if (entry.is_object() && entry.contains("config") && entry["config"].is_object() &&
+               entry["config"].value("name", json()).is_string()) {
+      name = entry["config"]["name"];
+    }
+    if (owners.erase(name)) names.push_back(name);
+  }
+  return names;
+}
+
 // A Keras 2 weights-only file (save_weights, keras.applications) with the architecture JSON of
 // model.to_json(). Keras loads such a file by order unless asked to go by name:
 // keras/src/saving/saving_api.py load_weights calls legacy_h5_format.
 // load_weights_from_hdf5_group, "topological (order-based) weight loading", the same function
-// Keras 2's Model.load_weights uses.
+// Keras 2's Model.load_weights uses: the k-th layer with weights in the file goes to the k-th of
+// model.layers with weights. A nested model is one of model.layers, and the file keeps all its
+// weights in one group; inside it they are matched by the layer names the file lists.
+void load_keras2_weights_by_order(Model& model, const json& config, const KerasFile& file,
+                                  const std::string& path, const std::string& config_path) {
+  const std::vector<std::string> targets = top_layers_with_weights(config, model, config_path);
+  KerasFile renamed;
+  for (const LayerWeights& l : file.layers) {
+    if (!l.weights.empty()) renamed.layers.push_back(l);
+  }
+  if (renamed.layers.size() != targets.size()) {
+    throw Error(path + ": the file has " + std::to_string(renamed.layers.size()) +
+                " layers with weights, the model has " + std::to_string(targets.size()) +
+                " (Keras loads a weights-only file by layer order)");
+  }
+  for (size_t k = 0; k < targets.size(); ++k) renamed.layers[k].layer = targets[k];
+  load_weights_by_name(model, renamed, path);
+}
+
 LoadedModel load_keras2_weights_file(const std::string& path, const std::string& config_path) {
   const std::string config_text = read_text_file(config_path);
   const json config = parse_json(config_text, config_path);
@@ -197,7 +246,7 @@ LoadedModel load_keras2_weights_file(const std::string& path, const std::string&
   loaded.path = path;
   loaded.model =
       build_model(config_text, config_keras_major(config, file_major, config_path), config_path);
-  load_weights_by_order(loaded.model, file, path);
+  load_keras2_weights_by_order(loaded.model, config, file, path, config_path);
   return loaded;
 }
 

@@ -3,11 +3,13 @@
 // tools/reference/keras3_files.py: TF.js's probabilities within 1e-5, and its gradient and
 // Grad-CAM map at the family's CAM layer; every form the same output, which is also the output of
 // the TF.js model converted to .h5 (except mobilenet_v3, whose hard_sigmoid Keras 3 defines
-// otherwise: its references for the Keras 3 forms are reference.json's "keras3" block).
+// otherwise: its references for the Keras 3 forms are reference.json's "keras3" block). And the
+// Keras 2 weights-only form with its model.to_json(), loaded by layer order.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "cam/explain.h"
 #include "tensor/npy.h"
@@ -117,6 +119,29 @@ TEST_P(FamilyKeras3Test, EveryFormGivesTheSameOutput) {
         (std::filesystem::path(::testing::TempDir()) / (std::string(GetParam()) + ".h5")).string();
     write_keras_h5(h5, read_tfjs_model(dir() + "/model.json"));
     expect_same(outputs(load_model(h5)));
+  }
+}
+
+// The Keras 2 weights-only form: the converted model's weights without their model_config, under
+// other layer names (as another Keras instance names them), with the config as model.to_json()
+// gives it. Keras loads these by the order of model.layers, a nested base being one of them.
+TEST_P(FamilyKeras3Test, Keras2WeightsOnlyByOrder) {
+  const json ref = reference();
+  const std::string tmp = ::testing::TempDir() + "/" + GetParam();
+  KerasFile file = read_tfjs_model(dir() + "/model.json");
+  write_keras_h5(tmp + "_full.h5", file);
+  { std::ofstream(tmp + "_model.json") << file.model_config; }
+  file.model_config.clear();
+  for (LayerWeights& l : file.layers) l.layer = "renamed_" + l.layer;
+  write_keras_h5(tmp + "_weights.h5", file);
+  const LoadedModel full = load_model(tmp + "_full.h5");
+  const LoadedModel weights = load_model(tmp + "_weights.h5", tmp + "_model.json");
+  for (const auto& [name, in] : ref["inputs"].items()) {
+    SCOPED_TRACE(name);
+    const Tensor x = batch_of(read_npy(dir() + "/" + in["input"].get<std::string>()));
+    EXPECT_EQ(testing::max_abs_diff(weights.model.forward(x).output.value(),
+                                    full.model.forward(x).output.value()),
+              0.0f);
   }
 }
 
