@@ -161,9 +161,6 @@ LoadedModel load_keras_archive(const std::string& path, const std::string& confi
   const std::vector<unsigned char> image = archive.read(kWeightsEntry, kMaxWeights);
   const std::string weights_label = path + ": " + kWeightsEntry;
   const hdf5::File weights = hdf5::File::open_image(image, weights_label);
-  if (!has_keras3_layout(weights.root())) {
-    throw Error(weights_label + ": no 'layers' group (not Keras 3's weights layout)");
-  }
   load_keras3_weights(loaded.model, config, weights.root(), weights_label);
   return loaded;
 }
