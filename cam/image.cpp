@@ -1,7 +1,5 @@
 #include "cam/image.h"
 
-#include "tensor/atomic_write.h"
-
 #include <stb_image.h>
 #include <stb_image_write.h>
 
@@ -9,10 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <utility>
 
+#include "tensor/atomic_write.h"
 #include "tensor/error.h"
 
 namespace gaze {
@@ -100,11 +100,29 @@ void save_image(const std::string& path, const Image& image, int jpeg_quality) {
     throw Error(path + ": refusing to write an empty or inconsistent image");
   }
   write_atomically(path, [&](const std::string& temporary) {
-    const int ok = png ? stbi_write_png(temporary.c_str(), image.width, image.height, 3,
-                                        image.rgb.data(), image.width * 3)
-                       : stbi_write_jpg(temporary.c_str(), image.width, image.height, 3,
-                                        image.rgb.data(), jpeg_quality);
-    if (!ok) throw Error(path + ": cannot write image (is the directory there and writable?)");
+    // stb's own file writers ignore fwrite's and fclose's results, so a full disk would go
+    // unnoticed: stb encodes into this callback instead, which writes through a CheckedFile.
+    // The callback runs inside stb's C code, so the first error is kept and rethrown after.
+    struct Sink {
+      CheckedFile file;
+      std::exception_ptr error;
+    } sink{CheckedFile(temporary, path), nullptr};
+    stbi_write_func* write = [](void* context, void* data, int size) {
+      Sink& s = *static_cast<Sink*>(context);
+      if (s.error || size <= 0) return;
+      try {
+        s.file.write(data, static_cast<size_t>(size));
+      } catch (...) {
+        s.error = std::current_exception();
+      }
+    };
+    const int ok = png ? stbi_write_png_to_func(write, &sink, image.width, image.height, 3,
+                                                image.rgb.data(), image.width * 3)
+                       : stbi_write_jpg_to_func(write, &sink, image.width, image.height, 3,
+                                                image.rgb.data(), jpeg_quality);
+    if (sink.error) std::rethrow_exception(sink.error);
+    if (!ok) throw Error(path + ": cannot encode the image");
+    sink.file.close();
   });
 }
 

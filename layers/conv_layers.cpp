@@ -160,30 +160,17 @@ Window2d pool_window(const ConfigReader& r) {
 }  // namespace
 
 std::unique_ptr<Layer> make_Conv2D(const std::string& name, const ConfigReader& r) {
-  r.require_channels_last();
   Conv2DConfig c;
-  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
+  read_convolution_fields(r, c);
   c.groups = r.integer("groups", 1);
   if (c.groups < 1) r.bad("groups", "a positive integer");
-  c.filters = r.integer("filters", 0);
-  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
-  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
-  c.padding = r.padding();
-  c.use_bias = r.boolean("use_bias", true);
-  c.activation = r.activation();
   return std::make_unique<Conv2D>(name, c);
 }
 
 std::unique_ptr<Layer> make_DepthwiseConv2D(const std::string& name, const ConfigReader& r) {
-  r.require_channels_last();
   DepthwiseConv2DConfig c;
-  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
-  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {3, 3});
-  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
+  read_convolution_fields(r, c);
   c.depth_multiplier = r.integer("depth_multiplier", 1);
-  c.padding = r.padding();
-  c.use_bias = r.boolean("use_bias", true);
-  c.activation = r.activation();
   return std::make_unique<DepthwiseConv2D>(name, c);
 }
 

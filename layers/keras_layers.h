@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "layers/config_reader.h"
 #include "layers/layer.h"
 
 namespace gaze {
@@ -30,6 +31,23 @@ struct Conv2DConfig {
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
 };
+
+// The fields every convolution's Keras config has, into a config struct that has them.
+template <class Config>
+void read_convolution_fields(const ConfigReader& r, Config& c) {
+  r.require_channels_last();
+  constexpr bool has_filters = requires {
+    c.filters;
+  };  // not DepthwiseConv2D
+  if constexpr (has_filters) c.filters = r.integer("filters", 0);
+  const int64_t k = has_filters ? 0 : 3;
+  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {k, k});
+  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
+  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
+  c.padding = r.padding();
+  c.use_bias = r.boolean("use_bias", true);
+  c.activation = r.activation();
+}
 
 class Conv2D : public Layer {
  public:

@@ -5,6 +5,7 @@
 // [filters], and runs ops.separable_conv; both it and Keras 2 (tf.nn.separable_conv2d) apply the
 // strides and the padding in the depthwise step, the pointwise step being 1x1 with stride 1.
 #include "layers/config_reader.h"
+#include "layers/keras_layers.h"
 #include "layers/layer_checks.h"
 
 namespace gaze {
@@ -78,16 +79,9 @@ class SeparableConv2D : public Layer {
 }  // namespace
 
 std::unique_ptr<Layer> make_SeparableConv2D(const std::string& name, const ConfigReader& r) {
-  r.require_channels_last();
   SeparableConv2DConfig c;
-  std::tie(c.dilation_h, c.dilation_w) = r.dilation();
-  c.filters = r.integer("filters", 0);
-  std::tie(c.kernel_h, c.kernel_w) = r.pair("kernel_size", {0, 0});
-  std::tie(c.stride_h, c.stride_w) = r.pair("strides", {1, 1});
+  read_convolution_fields(r, c);
   c.depth_multiplier = r.integer("depth_multiplier", 1);
-  c.padding = r.padding();
-  c.use_bias = r.boolean("use_bias", true);
-  c.activation = r.activation();
   return std::make_unique<SeparableConv2D>(name, c);
 }
 

@@ -1,10 +1,10 @@
 #include "tensor/npy.h"
 
-#include "tensor/atomic_write.h"
-
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+
+#include "tensor/atomic_write.h"
 
 namespace gaze {
 namespace {
@@ -96,15 +96,15 @@ void write_npy(const std::string& path, const Tensor& t) {
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
   write_atomically(path, [&](const std::string& temporary) {
-    std::ofstream out(temporary, std::ios::binary);
-    if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+    CheckedFile out(temporary, path);
     const uint16_t len = static_cast<uint16_t>(header.size());
+    const char version_and_length[4] = {1, 0, static_cast<char>(len & 0xff),
+                                        static_cast<char>(len >> 8)};
     out.write(kMagic, 6);
-    out.put(1).put(0);
-    out.put(static_cast<char>(len & 0xff)).put(static_cast<char>(len >> 8));
-    out << header;
-    out.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(t.size() * 4));
-    if (!out.flush()) throw Error(path + ": write failed");
+    out.write(version_and_length, sizeof version_and_length);
+    out.write(header.data(), header.size());
+    out.write(t.data(), static_cast<size_t>(t.size()) * sizeof(float));
+    out.close();
   });
 }
 

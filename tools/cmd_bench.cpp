@@ -322,7 +322,7 @@ int cmd_bench(const Args& args) {
   }
 
   if (p.has("json")) {
-    std::cout << out.dump() << std::endl;
+    std::cout << out.dump() << "\n";
     return 0;
   }
   auto row = [&](const char* name, const std::string& key) {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cam/explain.h"
@@ -292,7 +291,12 @@ int cmd_cam(const Args& args) {
     class_index(c, class_names, model.output_shape(model.output_index()).back());
   const std::vector<double> rating =
       p.has("rating") ? parse_rating(p.get("rating"), class_names) : std::vector<double>{};
-  if (p.has("out-dir")) std::filesystem::create_directories(p.get("out-dir"));
+  if (p.has("out-dir")) {
+    std::error_code error;
+    std::filesystem::create_directories(p.get("out-dir"), error);
+    if (error)
+      throw Error(p.get("out-dir") + ": cannot create the folder (" + error.message() + ")");
+  }
 
   return for_each_input(p, [&](const std::string& input) {
     const ModelInput in = load_model_input(input, model, preprocessing);
@@ -337,13 +341,11 @@ int cmd_cam(const Args& args) {
                          ", \"predictions\": " + predictions_json(predictions);
       if (!rating.empty()) line += ", \"rating\": " + nlohmann::json(rated).dump();
       line += ", \"maps\": " + maps.dump() + ", \"outputs\": " + outputs.dump() + "}";
-      std::cout << line << std::endl;
+      print_stdout(line + "\n");
     } else {
-      std::cout << input << " -> " << out << "\n";
-      for (const Prediction& pr : predictions)
-        std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
-      if (!rating.empty()) std::printf("  rating %.2f/10\n", rated);
-      std::fflush(stdout);
+      std::string text = input + " -> " + out + "\n" + predictions_text(predictions);
+      if (!rating.empty()) text += "  rating " + format_number("%.2f", rated) + "/10\n";
+      print_stdout(text);
     }
   });
 }

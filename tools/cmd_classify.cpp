@@ -1,7 +1,6 @@
 // gaze classify: images in, classes and probabilities out.
 
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cam/model_input.h"
@@ -56,14 +55,11 @@ int cmd_classify(const Args& args) {
     const Model::ForwardResult r = loaded.model.forward(in.tensor);
     const auto predictions = rank_predictions(r.output.value(), classes, top);
     if (p.has("json")) {
-      std::cout << "{\"input\": " << nlohmann::json(path).dump()
-                << ", \"model\": " << nlohmann::json(loaded.path).dump()
-                << ", \"predictions\": " << predictions_json(predictions) << "}" << std::endl;
+      print_stdout("{\"input\": " + nlohmann::json(path).dump() +
+                   ", \"model\": " + nlohmann::json(loaded.path).dump() +
+                   ", \"predictions\": " + predictions_json(predictions) + "}\n");
     } else {
-      std::cout << path << "\n";
-      for (const Prediction& pr : predictions)
-        std::printf("  %-16s %9.6f\n", pr.label.c_str(), pr.probability);
-      std::fflush(stdout);
+      print_stdout(path + "\n" + predictions_text(predictions));
     }
   });
 }

@@ -20,6 +20,13 @@
 namespace gaze {
 namespace {
 
+// The converter's version, printed by --version and stored in every file it writes as the root
+// attribute gaze_converter_version. tools/fetch_models.sh keeps it beside the models and converts
+// them again when it changes. Bump it with every change to what conversion writes (the TF.js
+// reading, the dequantization, the .h5 layout); the tiny TF.js model's test (tests/tools/
+// convert_test.cpp) catches a change that forgot to.
+constexpr int kConverterVersion = 1;
+
 constexpr std::array<std::string_view, 5> kPreprocessings = {"nsfwjs", "keras-inception", "caffe",
                                                              "torch", "none"};
 
@@ -127,8 +134,13 @@ int cmd_convert(const Args& args) {
               "input preprocessing the model expects: nsfwjs, keras-inception, caffe, torch or "
               "none (default none)")
       .flag("force", "overwrite OUTPUT if it exists")
+      .flag("version", "print the converter's version and exit")
       .epilog(kEpilog);
   if (!parser.parse(args)) return 0;
+  if (parser.has("version")) {
+    std::printf("gaze convert %d\n", kConverterVersion);
+    return 0;
+  }
   if (parser.positional().size() != 2) {
     throw Error("convert: expected INPUT and OUTPUT.h5 (see 'gaze convert --help')");
   }
@@ -155,6 +167,7 @@ int cmd_convert(const Args& args) {
     file.attributes["gaze_class_names"] = nlohmann::json(class_names).dump();
   }
   file.attributes["gaze_preprocessing"] = preprocessing;
+  file.attributes["gaze_converter_version"] = std::to_string(kConverterVersion);
   write_keras_h5(output, file);
 
   std::printf("wrote %s: %zu layers, %zu weights, %lld parameters\n", output.c_str(),

@@ -7,7 +7,10 @@
 # stored class names (keras.applications' ImageNet weights), from the npm package
 # @tensorflow-models/mobilenet@2.1.1 (Apache-2.0):
 #   models/imagenet_classes.txt
-# Idempotent: files already present are skipped; prints nothing when all three are there.
+# The models are keyed by the converter's version (`gaze convert --version`), kept beside them in
+#   models/.converter-version
+# When it differs from the gaze program's, or is missing, both models are converted again.
+# Idempotent otherwise: files already present are skipped; prints nothing when all are there.
 # Environment: GAZE_CACHE  download cache (default ~/.cache/gaze)
 #              GAZE_BIN    the gaze program (default build/gaze, built with cmake if missing)
 set -euo pipefail
@@ -133,13 +136,21 @@ ensure_gaze() {
   cmake --build build --target gaze -j "$(nproc)" >/dev/null
 }
 
-# The nsfwjs models: converted from the package's TF.js models by `gaze convert`.
+# The nsfwjs models: converted from the package's TF.js models by `gaze convert`; all of them
+# again when the converter's version is not the one they were converted by.
 fetch_nsfwjs_models() {
+  ensure_gaze
+  local version stamp=models/.converter-version stamped=""
+  version=$("$gaze" convert --version) || die "$gaze convert --version failed"
+  [ -f "$stamp" ] && stamped=$(cat "$stamp")
   local missing=() entry
   for entry in "${models[@]}"; do
-    [ -f "${entry#*:}" ] || missing+=("$entry")
+    if [ "$stamped" != "$version" ] || [ ! -f "${entry#*:}" ]; then missing+=("$entry"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return
+  if [ -n "$stamped" ] && [ "$stamped" != "$version" ]; then
+    say "the converter changed (the models are from '$stamped', gaze is '$version'): converting them again"
+  fi
 
   fetch_tarball "$package" "$tarball_name" "$tarball_sha256"
   unpacked=$cache/nsfwjs-4.4.0
@@ -149,16 +160,19 @@ fetch_nsfwjs_models() {
   temporaries+=("$classes" "$classes.indexed")
   write_class_names "$classes"
   say "classes: $(paste -sd, "$classes")"
-  ensure_gaze
   mkdir -p models
   local folder output
   for entry in "${missing[@]}"; do
     folder=${entry%%:*}
     output=${entry#*:}
     say "converting $folder -> $output"
-    "$gaze" convert --classes "@$classes" --preprocessing nsfwjs \
-      "$unpacked/package/dist/models/$folder/model.min.js" "$output"
+    "$gaze" convert --force --classes "@$classes" --preprocessing nsfwjs \
+      "$unpacked/package/dist/models/$folder/model.min.js" "$output" ||
+      die "gaze convert failed for $folder"
   done
+  # Written last, and by a rename: a stamp never vouches for a model that was not converted.
+  printf '%s\n' "$version" >"$stamp.tmp"
+  mv "$stamp.tmp" "$stamp"
 }
 
 # The ImageNet class names, from the package's CommonJS source, which reads

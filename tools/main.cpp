@@ -8,6 +8,7 @@
 #include "tensor/error.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/run_common.h"
 
 namespace {
 
@@ -55,14 +56,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string name = argv[1];
-  if (name == "-h" || name == "--help" || name == "help") {
-    print_usage();
-    return 0;
-  }
   for (const Command& c : kCommands) {
     if (name != c.name) continue;
     try {
-      return c.run(gaze::Args(argv + 2, argv + argc));
+      const int status = c.run(gaze::Args(argv + 2, argv + argc));
+      gaze::check_stdout();  // what the command printed must have reached its destination
+      return status;
     } catch (const gaze::Error& e) {
       return gaze::cli::report_error(e.what());
     } catch (const std::bad_alloc&) {
@@ -71,5 +70,13 @@ int main(int argc, char** argv) {
       return gaze::cli::report_error(std::string("internal error: ") + e.what());
     }
   }
-  return gaze::cli::report_error("unknown command '" + name + "' (see 'gaze --help')");
+  if (name != "-h" && name != "--help" && name != "help")
+    return gaze::cli::report_error("unknown command '" + name + "' (see 'gaze --help')");
+  print_usage();
+  try {
+    gaze::check_stdout();
+  } catch (const gaze::Error& e) {
+    return gaze::cli::report_error(e.what());
+  }
+  return 0;
 }

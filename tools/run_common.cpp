@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -124,12 +127,52 @@ void report_progress(const std::string& input, double milliseconds) {
 }
 }  // namespace
 
+std::string predictions_text(const std::vector<Prediction>& predictions) {
+  std::string text;
+  for (const Prediction& p : predictions) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-16s %9.6f\n", p.label.c_str(),
+                  static_cast<double>(p.probability));
+    text += line;
+  }
+  return text;
+}
+
+std::string format_number(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+namespace {
+// Cleared, so that the next input's results are tried (and checked) afresh.
+[[noreturn]] void fail_stdout(bool known, int error) {
+  std::clearerr(stdout);
+  std::cout.clear();
+  throw Error(std::string("stdout: cannot write") +
+              (known ? std::string(" (") + std::strerror(error) + ")" : ""));
+}
+}  // namespace
+
+void print_stdout(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) fail_stdout(true, errno);
+}
+
+void check_stdout() {
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;
+  // An earlier failure whose reason is gone (glibc drops the buffer of a failed write) shows as
+  // the error flag only.
+  if (!flushed || std::ferror(stdout) || !std::cout.good()) fail_stdout(!flushed, error);
+}
+
 int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run) {
   int status = 0;
   for (const std::string& input : p.positional()) {
     const auto started = std::chrono::steady_clock::now();
     try {
       run(input);
+      check_stdout();
     } catch (const Error& e) {
       std::fflush(stdout);
       std::fprintf(stderr, "gaze: error: %s\n", e.what());

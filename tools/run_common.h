@@ -39,9 +39,20 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
 size_t default_cam_layer(const Model& m);
 // A layer a class activation map can be taken at: a 4-D output with a spatial grid.
 bool is_spatial_layer(const Model& m, size_t i);
+// The predictions as the text output lists them, one "  <class> <probability>" line each.
+std::string predictions_text(const std::vector<Prediction>& predictions);
+// `value` printed with the printf format `format` (one double conversion).
+std::string format_number(const char* format, double value);
+// Writes `text` to stdout; throws Error("stdout: cannot write (<reason>)") when that fails (a full
+// disk under a redirection), clearing the error for the next try.
+void print_stdout(const std::string& text);
+// Flushes stdout; throws Error("stdout: cannot write (<reason>)") when that or an earlier write to
+// it failed (a full disk under a redirection), clearing the error for the next try.
+void check_stdout();
 // Runs `run` on every positional INPUT in order. An input whose run throws gaze::Error prints
 // "gaze: error: ..." and the others still go through; with --verbose, each input's time and the
-// process's resident memory follow it on stderr. Returns the exit code: 1 if any input failed.
+// process's resident memory follow it on stderr. An input whose results cannot be written to stdout
+// fails the same way (check_stdout). Returns the exit code: 1 if any input failed.
 int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run);
 
 }  // namespace gaze

@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "tensor/atomic_write.h"
+
 namespace gaze::hdf5 {
 namespace {
 
@@ -597,9 +599,10 @@ void Group::write_dataset(const std::string& relative_path, const Tensor& values
 
 // ---- File ----
 
-File::File(Handle file, std::string label)
+File::File(Handle file, std::string label, std::string path)
     : file_(std::move(file)),
       label_(std::move(label)),
+      path_(std::move(path)),
       root_(checked(H5Gopen2(file_.get(), "/", H5P_DEFAULT), label_, "cannot open the root group"),
             label_, "") {}
 
@@ -618,7 +621,7 @@ File File::open_read_only(const std::string& path) {
   Handle access = file_access_properties(path);
   Handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), path,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
-  return File(std::move(file), path);
+  return File(std::move(file), path, "");
 }
 
 namespace {
@@ -672,7 +675,7 @@ File File::open_image(const std::vector<unsigned char>& image, const std::string
   std::snprintf(name, sizeof name, "/dev/null/gaze-file-image-%p", static_cast<void*>(bytes));
   Handle file = checked(H5Fopen(name, H5F_ACC_RDONLY, access.get()), label,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
-  return File(std::move(file), label);
+  return File(std::move(file), label, "");  // read-only: close() writes nothing
 }
 
 File File::create(const std::string& path, const std::string& label) {
@@ -684,19 +687,38 @@ File File::create(const std::string& path, const std::string& label) {
     throw Error(name + ": cannot create the file: directory '" + directory.string() +
                 "' does not exist");
   }
+  // The file is built in memory (the core driver without a backing store) and written out by
+  // close(), through a CheckedFile. HDF5's own writes are not used because a failed one (a full
+  // disk) leaves the library holding a file it crashes on at exit (HDF5 1.10.8, H5F__close_cb),
+  // and its messages name the temporary over several lines.
   Handle access = file_access_properties(name);
+  constexpr size_t kGrowth = size_t{4} << 20;
+  check(H5Pset_fapl_core(access.get(), kGrowth, /*backing_store=*/0), name,
+        "cannot set up an in-memory file");
   Handle file = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), name,
                         "cannot create the file");
-  return File(std::move(file), name);
+  return File(std::move(file), name, path);
 }
 
 void File::close() {
   QuietErrors quiet;
   if (!file_.valid()) return;
-  check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), label_, "cannot write the file");
+  std::vector<char> image;
+  if (!path_.empty()) {
+    check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), label_, "cannot write the file");
+    const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);
+    if (size < 0) fail_hdf5(label_, "cannot write the file");
+    image.resize(static_cast<size_t>(size));
+    if (H5Fget_file_image(file_.get(), image.data(), image.size()) != size)
+      fail_hdf5(label_, "cannot write the file");
+  }
   root_ = Group(Handle(), label_, "");
   const herr_t status = H5Fclose(file_.release());
   if (status < 0) fail_hdf5(label_, "cannot close the file");
+  if (path_.empty()) return;
+  CheckedFile out(path_, label_);
+  out.write(image.data(), image.size());
+  out.close();
 }
 
 }  // namespace gaze::hdf5

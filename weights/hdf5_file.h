@@ -116,21 +116,24 @@ class File {
   // A file image in memory, e.g. an HDF5 file read from a zip archive, opened read-only. The
   // bytes are not copied: `image` must outlive the File, unchanged. `label` names it in messages.
   static File open_image(const std::vector<unsigned char>& image, const std::string& label);
-  // Creates or truncates `path`. `label` names the file in error messages (a writer that creates
+  // A new file, built in memory and written to `path` (created or truncated) by close(); nothing
+  // is written without close(). `label` names the file in error messages (a writer that creates
   // a temporary file gives the final path); it defaults to `path`.
   static File create(const std::string& path, const std::string& label = "");
 
   Group& root() { return root_; }
   const Group& root() const { return root_; }
   const std::string& label() const { return label_; }
-  // Flushes and closes the file; throws Error if that fails. The File is unusable afterwards.
+  // Closes the file, writing a created one to its path, every write checked; throws Error naming
+  // the label if that fails. The File is unusable afterwards.
   void close();
 
  private:
-  File(Handle file, std::string label);
+  File(Handle file, std::string label, std::string path);
 
   Handle file_;
   std::string label_;
+  std::string path_;  // where close() writes a created file; empty for a file opened to read
   Group root_;
 };
 

@@ -29,6 +29,7 @@ struct KerasFile {
   // Other root string attributes: keras_version, backend, and gaze's own:
   //   gaze_class_names   JSON array of class names, e.g. ["Drawing","Hentai",...]
   //   gaze_preprocessing "nsfwjs" | "keras-inception" | "caffe" | "torch"
+  //   gaze_converter_version  the version of `gaze convert` that wrote the file, e.g. "1"
   std::map<std::string, std::string> attributes;
 };
 

@@ -20,16 +20,23 @@ void set_weight(Model& m, const std::string& layer, const std::string& weight, T
   }
 }
 
-// input [3,4,2] -> conv 3x3 same (5 channels, relu) "feat" -> GAP -> Dense(3, softmax) "out"
-Model gap_dense_model(uint32_t seed) {
+// input [3,4,2] -> conv 3x3 same (5 channels, relu) "feat" -> GAP -> Dense(3, softmax) "out";
+// or, as fine-tuned models have it, GAP -> Dropout -> Dense(3) "out" -> Activation('softmax').
+Model gap_dense_model(uint32_t seed, bool fine_tuned_head = false) {
   Model m;
   m.add(std::make_unique<InputLayer>("in", Shape{-1, 3, 4, 2}), {});
   m.add(std::make_unique<Conv2D>("feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true,
                                                       Activation{ActivationKind::kRelu}}),
         {"in"});
   m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"feat"});
-  m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{ActivationKind::kSoftmax}}),
-        {"gap"});
+  const Activation softmax{ActivationKind::kSoftmax};
+  if (fine_tuned_head) {
+    m.add(std::make_unique<Dropout>("drop"), {"gap"});
+    m.add(std::make_unique<Dense>("out", DenseConfig{3, true, Activation{}}), {"drop"});
+    m.add(std::make_unique<ActivationLayer>("probs", softmax), {"out"});
+  } else {
+    m.add(std::make_unique<Dense>("out", DenseConfig{3, true, softmax}), {"gap"});
+  }
   set_weight(m, "feat", "kernel", random_tensor({3, 3, 2, 5}, seed));
   set_weight(m, "feat", "bias", random_tensor({5}, seed + 1, 0.1f, 0.5f));
   set_weight(m, "out", "kernel", random_tensor({5, 3}, seed + 2));
@@ -76,23 +83,10 @@ TEST(CamSession, CamEqualsGradCamUpToAPositiveFactorOnGapDense) {
 
 // The head fine-tuned models have: GAP -> Dropout -> Dense (linear) -> Activation('softmax').
 TEST(CamSession, CamAcceptsAFineTunedHeadWithDropoutAndASoftmaxActivation) {
-  Model m;
-  m.add(std::make_unique<InputLayer>("in", Shape{-1, 3, 4, 2}), {});
-  m.add(std::make_unique<Conv2D>("feat", Conv2DConfig{5, 3, 3, 1, 1, Padding::kSame, true,
-                                                      Activation{ActivationKind::kRelu}}),
-        {"in"});
-  m.add(std::make_unique<GlobalAveragePooling2D>("gap"), {"feat"});
-  m.add(std::make_unique<Dropout>("drop"), {"gap"});
-  m.add(std::make_unique<Dense>("logits", DenseConfig{3, true, Activation{}}), {"drop"});
-  m.add(std::make_unique<ActivationLayer>("probs", Activation{ActivationKind::kSoftmax}),
-        {"logits"});
-  set_weight(m, "feat", "kernel", random_tensor({3, 3, 2, 5}, 2));
-  set_weight(m, "feat", "bias", random_tensor({5}, 3, 0.1f, 0.5f));
-  set_weight(m, "logits", "kernel", random_tensor({5, 3}, 4));
-  set_weight(m, "logits", "bias", random_tensor({3}, 5));
+  const Model m = gap_dense_model(2, /*fine_tuned_head=*/true);
   CamSession s(m, random_tensor({1, 3, 4, 2}, 10), {"feat"}, true);
   const Tensor& a = s.activations("feat");
-  const Tensor& w = m.layer(m.index_of("logits")).weights()[0].value;
+  const Tensor& w = dense_kernel(m);
   for (int c = 0; c < 3; ++c) {
     CamOptions cam_options, grad_options;
     cam_options.method = CamMethod::kCam;

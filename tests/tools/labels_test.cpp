@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tensor/npy.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/test_util.h"
 #include "tests/tools/run_gaze.h"
 #include "weights/keras_file.h"
@@ -229,8 +230,9 @@ TEST(Labels, UnreadableOrMalformedFilesAreOneErrorLine) {
 TEST(Labels, ThousandOutputsWithoutNamesUseTheImageNetClasses) {
   const std::string imagenet = imagenet_classes_file();
   if (!fs::exists(imagenet)) {
-    GTEST_SKIP() << "models/imagenet_classes.txt is not there: run tools/fetch_models.sh (the "
-                    "README's test command does)";
+    GAZE_CANNOT_RUN(
+        "models/imagenet_classes.txt is not there: run tools/fetch_models.sh (the "
+        "README's test command does)");
   }
   const auto names = lines_of(imagenet);
   ASSERT_EQ(names.size(), 1000u) << imagenet;

@@ -1,6 +1,7 @@
 // Runs the built gaze binary (GAZE_BINARY) as a child process, the way a user would: argv array
-// (no shell, so no quoting issues), stdout and stderr captured separately, exit code or signal.
-// Also a fresh temporary folder per test.
+// (no shell, so no quoting issues), stdout and stderr captured separately, exit code or signal;
+// optionally with a file size limit or stdout sent elsewhere (RunOptions). Also a fresh temporary
+// folder per test.
 //
 // Sanitizer builds: the child gets exitcode=86 for ASan/UBSan/LSan and every run is checked for a
 // sanitizer report, which is then a test failure (ADD_FAILURE) with the child's stderr shown, even
@@ -9,7 +10,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -119,13 +122,29 @@ inline std::vector<std::string> child_environment() {
   return env;
 }
 
+// How run_gaze starts the child, beyond the defaults.
+struct RunOptions {
+  // Where the child's stdout goes, e.g. "/dev/full"; empty: captured into RunResult::out.
+  std::string stdout_path;
+  // The child's RLIMIT_FSIZE, with SIGXFSZ ignored, so that a write past this many bytes fails
+  // with EFBIG ("File too large") the way a write to a full disk fails: the portable disk-full
+  // simulation, which needs no root. 0: no limit. (The captured stdout and stderr are files
+  // under the limit too; keep it above what the child prints.)
+  rlim_t file_size_limit = 0;
+  // Called in the parent with the child's pid, before the child runs gaze (it waits until this
+  // returns): to prepare files whose names contain the pid.
+  std::function<void(pid_t)> before_exec;
+};
+
 // Runs `GAZE_BINARY args...` and waits for it. stdin is /dev/null; stdout and stderr go to
 // files in a private folder, read back after the child exits (no pipe to deadlock on).
-inline RunResult run_gaze(const std::vector<std::string>& args) {
+inline RunResult run_gaze(const std::vector<std::string>& args, const RunOptions& options = {}) {
   RunResult result;
   TempDir capture;
   if (capture.path().empty()) return result;
-  const std::string out_path = capture / "stdout", err_path = capture / "stderr";
+  const std::string err_path = capture / "stderr";
+  const std::string out_path =
+      options.stdout_path.empty() ? capture / "stdout" : options.stdout_path;
 
   std::vector<std::string> argv_strings = {GAZE_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -137,20 +156,46 @@ inline RunResult run_gaze(const std::vector<std::string>& args) {
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(spawned);
+  // fork + exec rather than posix_spawn, for the resource limit and the wait. Between the two
+  // the child makes only async-signal-safe calls (the test process may have threads).
+  int gate[2];
+  if (::pipe2(gate, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
     return result;
   }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(gate[1]);
+    char byte = 0;
+    while (::read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, STDIN_FILENO) < 0 ||
+        ::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) {
+      ::_exit(127);
+    }
+    if (options.file_size_limit > 0) {
+      struct sigaction ignore = {};
+      ignore.sa_handler = SIG_IGN;
+      const struct rlimit limit = {options.file_size_limit, options.file_size_limit};
+      if (::sigaction(SIGXFSZ, &ignore, nullptr) != 0 || ::setrlimit(RLIMIT_FSIZE, &limit) != 0)
+        ::_exit(127);
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(gate[0]);
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    ::close(gate[1]);
+    return result;
+  }
+  if (options.before_exec) options.before_exec(pid);
+  const char go = 1;
+  if (::write(gate[1], &go, 1) != 1) ADD_FAILURE() << "cannot start the child";
+  ::close(gate[1]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -160,8 +205,9 @@ inline RunResult run_gaze(const std::vector<std::string>& args) {
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.out = read_whole_file(out_path);
+  if (options.stdout_path.empty()) result.out = read_whole_file(out_path);
   result.err = read_whole_file(err_path);
+  if (result.exit_code == 127 && result.err.empty()) ADD_FAILURE() << "cannot run " << argv[0];
 
   std::string command = "gaze";
   for (const std::string& a : args) command += " " + a;

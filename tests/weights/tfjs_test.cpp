@@ -1,6 +1,8 @@
 // read_tfjs_model on small synthetic TF.js models written by the test itself: a plain model.json
 // with .bin shards, and the same model wrapped the way nsfwjs ships it (model.min.js plus base64
-// shard bundles). Nothing here needs the network or the real nsfwjs package.
+// shard bundles); then on a quantized model and its decode made by TensorFlow.js itself
+// (tests/fixtures/tfjs_tiny), which also holds up the test's own tfjs_dequantize. Nothing here
+// needs the network or the real nsfwjs package.
 #include "weights/tfjs.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -426,12 +431,24 @@ TEST_F(TfjsTest, ZeroPointDequantizesToExactlyZero) {
   EXPECT_EQ(bits, 0u) << dense_kernel.data()[2];  // +0.0f
 }
 
-TEST_F(TfjsTest, TerserNumberFormsAreWhatTheBundleUses) {
-  EXPECT_EQ(terser_number(Json(0.5)), ".5");
-  EXPECT_EQ(terser_number(Json(-0.5889016270637512)), "-.5889016270637512");
-  EXPECT_EQ(terser_number(Json(1.6788238754359384e-14)), "16788238754359384e-30");
-  EXPECT_EQ(terser_number(Json(9e-7)), "9e-7");
-  EXPECT_EQ(terser_number(Json(3)), "3");
+// The number forms terser writes, as literal text in a bundle (not made by terser_number): gaze's
+// JavaScript reader must give the doubles JavaScript gives.
+TEST_F(TfjsTest, BundleNumbersInTerserFormsAreReadExactly) {
+  Json root = model_object(model_, {"group1-shard1of2", "group1-shard2of2"});
+  root["modelTopology"]["model_config"]["config"]["layers"][1]["config"]["numbers"] = "NUMBERS";
+  std::string payload = js_literal(root);
+  const size_t at = payload.find("\"NUMBERS\"");
+  ASSERT_NE(at, std::string::npos);
+  payload.replace(at, 9, "[.5,-.5889016270637512,16788238754359384e-30,9e-7,3,1e3]");
+  write_bundle(dir_, model_);  // the shards
+  write_file(dir_ / "model.min.js", browserify_bundle("model", "a,n,i", payload));
+  const KerasFile file = read_tfjs_model((dir_ / "model.min.js").string());
+  const Json numbers = Json::parse(file.model_config)["config"]["layers"][1]["config"]["numbers"];
+  const std::vector<double> expected = {
+      0.5, -0.5889016270637512, 1.6788238754359384e-14, 9e-7, 3.0, 1000.0};
+  ASSERT_EQ(numbers.size(), expected.size()) << numbers;
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(numbers[i].get<double>(), expected[i]) << i;
 }
 
 TEST_F(TfjsTest, ModelTopologyMayBeTheKerasConfigItself) {
@@ -561,6 +578,92 @@ TEST_F(TfjsTest, GraphModelIsRefused) {
   const std::string message = error_reading(path);
   EXPECT_STARTS_WITH(message, path.string());
   EXPECT_CONTAINS(message, "graph model");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A quantized model and its decode, both from TensorFlow.js (tests/fixtures/tfjs_tiny, written by
+// tools/reference/tiny_model.js): quantized.json holds uint8/uint16 weights (TF.js 4.22 cannot
+// quantize when saving, so the script quantizes as the tensorflowjs converter does), and
+// quantized_decoded.json is that model loaded by TF.js's tf.loadLayersModel, whose
+// io.decodeWeights dequantizes it, and saved again by TF.js as float32.
+
+std::string tiny_fixture(const std::string& name) {
+  return std::string(GAZE_SOURCE_DIR) + "/tests/fixtures/tfjs_tiny/" + name;
+}
+
+std::vector<const NamedTensor*> all_weights(const KerasFile& file) {
+  std::vector<const NamedTensor*> weights;
+  for (const LayerWeights& layer : file.layers) {
+    for (const NamedTensor& w : layer.weights) weights.push_back(&w);
+  }
+  return weights;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), static_cast<size_t>(a.size()) * sizeof(float)) == 0;
+}
+
+TEST(TfjsFixture, QuantizedWeightsAreWhatTfjsDecodes) {
+  const KerasFile quantized = read_tfjs_model(tiny_fixture("quantized.json"));
+  const KerasFile decoded = read_tfjs_model(tiny_fixture("quantized_decoded.json"));
+  const auto got = all_weights(quantized), want = all_weights(decoded);
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_EQ(got.size(), 18u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]->name, want[i]->name);
+    EXPECT_TRUE(same_bits(got[i]->value, want[i]->value)) << got[i]->name;
+  }
+}
+
+// The synthetic models above expect tfjs_dequantize's values; here that helper meets TF.js's own
+// decode of every quantized weight in the fixture, value by value, bit for bit.
+TEST(TfjsFixture, TheTestsDequantizeIsTfjsDecode) {
+  std::ifstream manifest_file(tiny_fixture("quantized.json"));
+  const Json manifest = Json::parse(manifest_file)["weightsManifest"][0];
+  ASSERT_EQ(manifest["paths"].size(), 1u);
+  std::ifstream bin(tiny_fixture(manifest["paths"][0].get<std::string>()), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  const KerasFile decoded = read_tfjs_model(tiny_fixture("quantized_decoded.json"));
+  std::map<std::string, const Tensor*> tfjs;
+  for (const NamedTensor* w : all_weights(decoded)) tfjs[w->name] = &w->value;
+
+  size_t offset = 0, checked = 0, zero_points = 0;
+  std::set<std::string> dtypes;
+  for (const Json& spec : manifest["weights"]) {
+    const std::string name = spec["name"].get<std::string>();
+    int64_t count = 1;
+    for (const Json& d : spec["shape"]) count *= d.get<int64_t>();
+    ASSERT_TRUE(tfjs.contains(name + ":0")) << name;
+    const Tensor& want = *tfjs[name + ":0"];
+    ASSERT_EQ(want.size(), count) << name;
+    if (!spec.contains("quantization")) {
+      offset += static_cast<size_t>(count) * 4;
+      continue;
+    }
+    const Json& q = spec["quantization"];
+    const std::string dtype = q["dtype"].get<std::string>();
+    dtypes.insert(dtype);
+    const size_t width = dtype == "uint8" ? 1 : 2;
+    for (int64_t i = 0; i < count; ++i) {
+      ASSERT_LE(offset + width, bytes.size());
+      uint32_t level = static_cast<uint8_t>(bytes[offset]);
+      if (width == 2) level |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + 1])) << 8;
+      offset += width;
+      const float mine = tfjs_dequantize(level, q["scale"].get<double>(), q["min"].get<double>());
+      uint32_t a = 0, b = 0;
+      std::memcpy(&a, &mine, 4);
+      std::memcpy(&b, &want.data()[i], 4);
+      EXPECT_EQ(a, b) << name << "[" << i << "] q=" << level << ": " << mine << " vs TF.js "
+                      << want.data()[i];
+      if (level == 65 && q["scale"].get<double>() == kZeroScale) zero_points += (b == 0);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(offset, bytes.size());
+  EXPECT_EQ(dtypes, (std::set<std::string>{"uint8", "uint16"}));
+  EXPECT_GT(checked, 3000u);
+  EXPECT_GE(zero_points, 1u) << "nsfwjs's zero point, decoded by TF.js to exactly +0";
 }
 
 }  // namespace

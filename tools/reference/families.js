@@ -20,12 +20,12 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const tf = require('@tensorflow/tfjs');
 const { PNG } = require('pngjs');
 const lib = require('./families_lib');
+const { checkPinned, checkLittleEndian } = require('./ref_util');
 const { Rng, fnv1a, f32list, writeNpyF32, readNpyF32, hardSigmoidKeras3 } = lib;
 const { Normalization, GlobalAveragePooling2D, Conv2D, DepthwiseConv2D } = lib;
 
@@ -36,16 +36,8 @@ const SIZE = 96;
 const CLASSES = 5;
 const SEED = 20250610;
 
-function pkgVersion(name) {
-  return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-const PINNED = { '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0',
-                 '@tensorflow/tfjs-backend-cpu': '4.22.0', pngjs: '7.0.0' };
-for (const [name, want] of Object.entries(PINNED)) {
-  const got = pkgVersion(name);
-  if (got !== want) throw new Error(`${name} is ${got}, expected ${want} (run npm ci)`);
-}
-if (os.endianness() !== 'LE') throw new Error('the .npy writer assumes a little-endian host');
+const PINNED = checkPinned({ pngjs: '7.0.0' });
+checkLittleEndian();
 
 const L = tf.layers;
 

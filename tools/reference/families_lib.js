@@ -17,22 +17,11 @@
 // compute what a Keras 3 file with the same config gives.
 'use strict';
 
-const fs = require('fs');
 const tf = require('@tensorflow/tfjs');
+// The generator and the .npy I/O are shared with the other reference scripts; the latter re-exported for families.js.
+const { mulberry32, writeNpyF32, readNpyF32 } = require('./ref_util');
 
 // ---------------------------------------------------------------------------------------------- RNG
-
-// mulberry32: a small, fully specified 32-bit generator, so the fixtures do not depend on TF.js's RNG.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fnv1a(text) {
   let h = 0x811c9dc5;
@@ -94,36 +83,6 @@ function f32num(v) {
 }
 
 const f32list = arr => Array.from(arr, f32num);
-
-// ---------------------------------------------------------------------------------------------- npy
-
-function writeNpyF32(file, data, shape) {
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${file}: data does not match shape`);
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const pre = 10;                               // magic(6) + version(2) + header_len(2)
-  const total = Math.ceil((pre + header.length + 1) / 64) * 64;
-  header = header + ' '.repeat(total - pre - header.length - 1) + '\n';
-  const head = Buffer.alloc(pre);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1; head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  const f = Float32Array.from(data);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(f.buffer)]));
-}
-
-function readNpyF32(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 0, 6) !== '\x93NUMPY' || buf[6] !== 1 || buf[7] !== 0) throw new Error(`${file}: not npy v1.0`);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'descr': '<f4'") || !header.includes("'fortran_order': False")) throw new Error(`${file}: bad header`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map(s => s.trim()).filter(Boolean).map(Number);
-  const bytes = buf.subarray(10 + hlen);
-  const data = new Float32Array(bytes.length / 4);
-  Buffer.from(data.buffer).set(bytes);
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${file}: size does not match shape`);
-  return { shape, data };
-}
 
 // ---------------------------------------------------------------------------------------------- TF.js additions
 

@@ -19,35 +19,16 @@
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
+const { checkPinned, mulberry32 } = require('./ref_util');
 
 const HERE = __dirname;
 const OUT = path.resolve(HERE, '..', '..', 'tests', 'fixtures', 'layers', 'tfjs_layers.json');
 
-function pkgVersion(name) {
-  return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-const PINNED = { '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-core': '4.22.0',
-                 '@tensorflow/tfjs-backend-cpu': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0' };
-for (const [name, want] of Object.entries(PINNED)) {
-  const got = pkgVersion(name);
-  if (got !== want) throw new Error(`${name} is ${got}, expected ${want} (run npm ci)`);
-}
-
-// mulberry32: a small seeded generator, so the fixture is the same on every run.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+checkPinned();
 
 // float32 values uniform in [lo, hi).
 function uniform(shape, seed, lo = -1, hi = 1) {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: n }, () => Math.fround(lo + (hi - lo) * next()));
 }

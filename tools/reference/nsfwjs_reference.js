@@ -21,7 +21,6 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 
@@ -29,6 +28,7 @@ const tf = require('@tensorflow/tfjs');
 const nsfwjs = require('nsfwjs');
 const jpeg = require('jpeg-js');
 const { PNG } = require('pngjs');
+const { checkPinned, checkLittleEndian, writeNpyF32, readNpyF32 } = require('./ref_util');
 
 const HERE = __dirname;
 const FIXTURES = path.resolve(HERE, '..', '..', 'tests', 'fixtures');
@@ -42,20 +42,9 @@ const MODELS = [
   { key: 'mobilenet_v2', name: 'MobileNetV2', size: 224 },
 ];
 
-function pkgVersion(name) {
-  // read node_modules/<name>/package.json directly: some packages (nsfwjs) do not export ./package.json
-  return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
-}
-
 // Refuse to run with anything but the pinned versions: the reference is only meaningful for them.
-const PINNED = { nsfwjs: '4.4.0', '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-core': '4.22.0',
-                 '@tensorflow/tfjs-backend-cpu': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0',
-                 buffer: '6.0.3', 'jpeg-js': '0.4.4', pngjs: '7.0.0' };
-for (const [name, want] of Object.entries(PINNED)) {
-  const got = pkgVersion(name);
-  if (got !== want) throw new Error(`${name} is ${got}, expected ${want} (run npm ci)`);
-}
-if (os.endianness() !== 'LE') throw new Error('the .npy writer assumes a little-endian host');
+const PINNED = checkPinned({ nsfwjs: '4.4.0', buffer: '6.0.3', 'jpeg-js': '0.4.4', pngjs: '7.0.0' });
+checkLittleEndian();
 if (globalThis.model !== undefined) throw new Error('a global named "model" would hijack nsfwjs getModelJson');
 
 // ---------------------------------------------------------------------------------------------- decode
@@ -90,35 +79,6 @@ function decodeToRgb(file) {
              note: `png ${kind}${anyAlpha ? ', composited over white' : ''}` };
   }
   throw new Error(`${file}: neither PNG nor JPEG`);
-}
-
-// ---------------------------------------------------------------------------------------------- npy
-
-function writeNpyF32(file, data, shape) {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const pre = 10;                                          // magic(6) + version(2) + header_len(2)
-  const total = Math.ceil((pre + header.length + 1) / 64) * 64;
-  header = header + ' '.repeat(total - pre - header.length - 1) + '\n';
-  const head = Buffer.alloc(pre);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1; head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), body]));
-}
-
-function readNpyF32(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 0, 6) !== '\x93NUMPY' || buf[6] !== 1 || buf[7] !== 0) throw new Error(`${file}: not npy v1.0`);
-  const hlen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + hlen);
-  if (!header.includes("'descr': '<f4'") || !header.includes("'fortran_order': False")) throw new Error(`${file}: bad header ${header}`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map(s => s.trim()).filter(Boolean).map(Number);
-  const bytes = buf.subarray(10 + hlen);
-  const data = new Float32Array(bytes.length / 4);
-  Buffer.from(data.buffer).set(bytes);                     // copy: the file offset need not be 4-aligned in memory
-  if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${file}: size does not match shape`);
-  return { shape, data };
 }
 
 // ---------------------------------------------------------------------------------------------- main
