@@ -89,7 +89,9 @@ double sgemm_gflops() {
 // Measured by /usr/bin/time -f %M, not by our own wait4: a child spawned straight from this
 // process (vfork + exec) inherits this process's high-water mark into its ru_maxrss, so it
 // would report the benchmark's memory, not gaze cam's. Returns a negative value without time.
-double cam_process_peak_rss_mb(const std::string& model, const std::string& input, int threads) {
+// `model_options`: the --model, --config and --preprocessing options bench was given.
+double cam_process_peak_rss_mb(const std::vector<std::string>& model_options,
+                               const std::string& input, int threads) {
   const char* time_tool = "/usr/bin/time";
   if (!std::filesystem::exists(time_tool)) return -1.0;
   namespace fs = std::filesystem;
@@ -97,8 +99,9 @@ double cam_process_peak_rss_mb(const std::string& model, const std::string& inpu
       (fs::temp_directory_path() / ("gaze-bench-" + std::to_string(getpid()))).string();
   const std::string out = stem + ".png", report = stem + ".time";
   std::vector<std::string> args = {
-      time_tool, "-f",      "%M",  "-o",    report, fs::read_symlink("/proc/self/exe").string(),
-      "cam",     "--model", model, "--out", out,    input};
+      time_tool, "-f", "%M", "-o", report, fs::read_symlink("/proc/self/exe").string(), "cam"};
+  args.insert(args.end(), model_options.begin(), model_options.end());
+  args.insert(args.end(), {"--out", out, input});
   std::vector<char*> argv;
   for (std::string& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -216,7 +219,8 @@ void print_profile(const Model& m, const LayerTimes& t, int64_t conv_macs) {
 int cmd_bench(const Args& args) {
   cli::Parser p(
       "bench",
-      "[--model M] [--input X] [--runs N] [--warmup W] [--threads T] [--no-winograd] [--profile] "
+      "[--model M [--config FILE]] [--input X] [--runs N] [--warmup W] [--threads T] "
+      "[--no-winograd] [--profile] "
       "[--json]",
       "Measures, for one [1, H, W, 3] input: the forward pass (no gradients), Grad-CAM at\n"
       "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
@@ -228,9 +232,12 @@ int cmd_bench(const Args& args) {
       "Times are medians with their spread over --runs runs after --warmup runs.\n"
       "tools/bench.sh runs this next to the PyTorch reference and prints the comparison.");
   p.option("model", "M", kModelOptionHelp)
+      .option("config", "FILE", kConfigOptionHelp)
       .option("input", "X",
               "image or .npy input (default tests/fixtures/npy/astronaut_299_inception_v3.npy if "
               "it fits, else random)")
+      .option("preprocessing", "NAME",
+              "override the model's preprocessing (see 'gaze classify --help')")
       .option("runs", "N", "timed runs per figure (default 20)")
       .option("warmup", "W", "untimed runs first (default 3)")
       .option("threads", "T", "threads for GEMMs and gaze's loops (default: all cores)")
@@ -247,7 +254,7 @@ int cmd_bench(const Args& args) {
   set_blas_threads(threads);
 
   const std::string model_path = p.get("model", default_model_path());
-  LoadedModel loaded = load_keras_model(model_path);
+  LoadedModel loaded = load_model(model_path, p.get("config"));
   Model& m = loaded.model;
   m.use_winograd(!p.has("no-winograd"));
   const Shape& in_shape = m.input_shape();
@@ -301,7 +308,12 @@ int cmd_bench(const Args& args) {
   }
   out["sgemm_gflops"] = sgemm_gflops();
   if (!input.empty()) {
-    const double peak = cam_process_peak_rss_mb(model_path, input, threads);
+    std::vector<std::string> model_options = {"--model", model_path};
+    for (const char* option : {"config", "preprocessing"}) {
+      if (p.has(option))
+        model_options.insert(model_options.end(), {"--" + std::string(option), p.get(option)});
+    }
+    const double peak = cam_process_peak_rss_mb(model_options, input, threads);
     if (peak >= 0.0)
       out["peak_rss_mb"] = peak;
     else

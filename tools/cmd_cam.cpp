@@ -191,12 +191,13 @@ PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
 
 int cmd_cam(const Args& args) {
   cli::Parser p(
-      "cam", "[--model M] [--method NAME] [--class C]... [--layer L]... INPUT...",
+      "cam", "[--model M [--config FILE]] [--method NAME] [--class C]... [--layer L]... INPUT...",
       "Draws where the network looks when it scores a class: a class activation map at a\n"
       "layer, upsampled to the photo and blended over it. Writes one PNG panel per input:\n"
       "the original, then one overlay per class, captioned with class, probability and\n"
       "method, and prints its path with the predictions.");
   p.option("model", "M", kModelOptionHelp)
+      .option("config", "FILE", kConfigOptionHelp)
       .option("labels", "FILE",
               "class names, one per line in output order, as many as the model has\n"
               "outputs, for --class, --rating and the output; overrides the model's own\n"
@@ -272,7 +273,7 @@ int cmd_cam(const Args& args) {
   const int top_predictions = static_cast<int>(p.get_int("top-predictions", 5));
   if (top_predictions < 0) throw Error("--top-predictions must be 0 or more");
 
-  const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
+  const LoadedModel loaded = load_model(p.get("model", default_model_path()), p.get("config"));
   const Model& model = loaded.model;
   const Preprocessing preprocessing = model_preprocessing(p, loaded);
   const std::vector<std::string> class_names = class_names_for(p, loaded);

@@ -14,13 +14,14 @@ namespace gaze {
 
 int cmd_classify(const Args& args) {
   cli::Parser p(
-      "classify", "[--model M] [--labels FILE] [--top K] [--json] INPUT...",
+      "classify", "[--model M [--config FILE]] [--labels FILE] [--top K] [--json] INPUT...",
       "Classifies each INPUT with the model and prints the most probable classes.\n"
       "INPUT is an image (JPEG, PNG, BMP, GIF, TGA, PSD, PNM; grey becomes RGB, alpha is\n"
       "composited over white) or a .npy float32 array [H, W, 3] that is already\n"
       "preprocessed. The model is loaded once; an input that fails prints its error and\n"
       "the others still go through (the exit code is then 1).");
   p.option("model", "M", kModelOptionHelp)
+      .option("config", "FILE", kConfigOptionHelp)
       .option("labels", "FILE",
               "class names, one per line in output order, as many as the model has\n"
               "outputs; overrides the model's own names (default: those, "
@@ -45,7 +46,7 @@ int cmd_classify(const Args& args) {
   if (p.positional().empty()) throw Error("classify: no INPUT given (see 'gaze classify --help')");
   const int top = static_cast<int>(p.get_int("top", 5));
   if (top < 0) throw Error("classify: --top must be 0 or more");
-  const LoadedModel loaded = load_keras_model(p.get("model", default_model_path()));
+  const LoadedModel loaded = load_model(p.get("model", default_model_path()), p.get("config"));
   const Preprocessing method = model_preprocessing(p, loaded);
   const std::vector<std::string> classes = class_names_for(p, loaded);
 

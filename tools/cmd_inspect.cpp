@@ -56,18 +56,19 @@ std::string model_argument(const cli::Parser& p) {
 
 int cmd_inspect(const Args& args) {
   cli::Parser p(
-      "inspect", "[--json] [--spatial] [MODEL.h5]",
+      "inspect", "[--json] [--spatial] [--config FILE] [MODEL]",
       "Prints a model's layers like Keras' model.summary(): name, class, output shape,\n"
       "parameter count and inbound layers, then the totals. The whole file is loaded, so\n"
       "a model that inspects cleanly will run.");
-  p.flag("json", "print one JSON object instead of the table")
+  p.option("config", "FILE", kConfigOptionHelp)
+      .flag("json", "print one JSON object instead of the table")
       .flag("spatial", "only layers with a spatial output (where a map can be taken)")
       .epilog(
-          "MODEL defaults to $GAZE_MODEL, else models/nsfwjs_inception_v3.h5 "
-          "(tools/fetch_models.sh).\n"
+          "MODEL is a .keras or .h5 model, or a weights-only file with --config; it defaults to\n"
+          "$GAZE_MODEL, else models/nsfwjs_inception_v3.h5 (tools/fetch_models.sh).\n"
           "example: gaze inspect models/nsfwjs_mobilenet_v2.h5");
   if (!p.parse(args)) return 0;
-  const LoadedModel loaded = load_keras_model(model_argument(p));
+  const LoadedModel loaded = load_model(model_argument(p), p.get("config"));
   const Model& m = loaded.model;
   const bool spatial_only = p.has("spatial");
 
@@ -127,22 +128,24 @@ std::string supported_text() {
 }
 
 int cmd_layers(const Args& args) {
-  cli::Parser p("layers", "[--all] [MODEL.h5]",
+  cli::Parser p("layers", "[--all] [--config FILE] [MODEL]",
                 "Lists the layers a class activation map can be taken at: those with a spatial\n"
                 "output (height x width x channels), with their shapes. '*' marks the default for\n"
                 "'gaze cam --layer': the last spatial layer before the output (for InceptionV3,\n"
                 "mixed10, the last Inception block, not a branch convolution).");
-  p.flag("all", "list every layer, spatial or not");
+  p.option("config", "FILE", kConfigOptionHelp).flag("all", "list every layer, spatial or not");
   p.flag("supported",
          "print the Keras layer classes and activations gaze supports (no model needed); the\n"
          "README's list is this output");
-  p.epilog("MODEL defaults to $GAZE_MODEL, else models/nsfwjs_inception_v3.h5.");
+  p.epilog(
+      "MODEL is a .keras or .h5 model, or a weights-only file with --config; it defaults to\n"
+      "$GAZE_MODEL, else models/nsfwjs_inception_v3.h5.");
   if (!p.parse(args)) return 0;
   if (p.has("supported")) {
     std::printf("%s", supported_text().c_str());
     return 0;
   }
-  const LoadedModel loaded = load_keras_model(model_argument(p));
+  const LoadedModel loaded = load_model(model_argument(p), p.get("config"));
   const Model& m = loaded.model;
   const size_t def = default_cam_layer(m);
   for (size_t i = 0; i < m.size(); ++i) {

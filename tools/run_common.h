@@ -11,9 +11,14 @@
 
 namespace gaze {
 
-// The --model option's help, the same wherever a command runs a model.
+// The --model and --config options' help, the same wherever a command runs a model.
 inline constexpr const char* kModelOptionHelp =
-    "Keras .h5 model (default: $GAZE_MODEL, else models/nsfwjs_inception_v3.h5)";
+    "Keras model: .keras or .h5, or a weights-only file (.weights.h5,\n"
+    "Keras 2 weights .h5) with --config (default: $GAZE_MODEL, else\n"
+    "models/nsfwjs_inception_v3.h5)";
+inline constexpr const char* kConfigOptionHelp =
+    "the architecture of a weights-only model file: Keras 3's config.json or\n"
+    "the JSON of model.to_json() (Keras 2 or 3)";
 
 // [{"index": i, "class": name, "prob": p}, ...] with probabilities as printf's %.9g.
 std::string predictions_json(const std::vector<Prediction>& predictions);

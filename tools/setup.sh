@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libopenblas-openmp-dev libhdf5-dev libstb-dev nlohmann-json3-dev libgtest-dev
+  libopenblas-openmp-dev libhdf5-dev zlib1g-dev libstb-dev nlohmann-json3-dev libgtest-dev
   clang-format
 )
 

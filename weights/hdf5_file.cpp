@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -621,6 +622,60 @@ File File::open_read_only(const std::string& path) {
   Handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), path,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
   return File(std::move(file), path, "");
+}
+
+namespace {
+
+// File-image callbacks that make HDF5's core driver read the caller's bytes in place instead of
+// copying them twice (into the property list, then into the driver). `udata` is the caller's
+// vector, which outlives the file. This is what H5LTopen_file_image does with
+// H5LT_FILE_IMAGE_DONT_COPY (hl/src/H5LT.c), without its bookkeeping, which leaks in HDF5 1.10.
+void* image_in_place(size_t size, H5FD_file_image_op_t, void* udata) {
+  auto* image = static_cast<std::vector<unsigned char>*>(udata);
+  return size == image->size() ? image->data() : nullptr;
+}
+void* copy_nothing(void* dest, const void* src, size_t, H5FD_file_image_op_t, void*) {
+  return dest == src ? dest : nullptr;  // both are the caller's buffer
+}
+void* no_resize(void*, size_t, H5FD_file_image_op_t, void*) {
+  return nullptr;  // opened read-only: HDF5 never grows the image
+}
+herr_t keep_image(void*, H5FD_file_image_op_t, void*) {
+  return 0;  // the caller owns the bytes
+}
+void* same_udata(void* udata) {
+  return udata;
+}
+herr_t keep_udata(void*) {
+  return 0;
+}
+
+}  // namespace
+
+File File::open_image(const std::vector<unsigned char>& image, const std::string& label) {
+  QuietErrors quiet;
+  static constexpr unsigned char kSignature[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (image.size() < sizeof kSignature ||
+      !std::equal(std::begin(kSignature), std::end(kSignature), image.begin())) {
+    throw Error(label + ": not an HDF5 file" + (image.empty() ? " (it is empty)" : ""));
+  }
+  // The callbacks hand out the bytes as `void*` only because images can be opened for writing;
+  // a read-only file never writes to them.
+  auto* bytes = const_cast<std::vector<unsigned char>*>(&image);
+  H5FD_file_image_callbacks_t callbacks = {&image_in_place, &copy_nothing, &no_resize, &keep_image,
+                                           &same_udata,     &keep_udata,   bytes};
+  Handle access = checked(H5Pcreate(H5P_FILE_ACCESS), label, "cannot create properties");
+  check(H5Pset_fapl_core(access.get(), 64 << 10, 0), label, "cannot set properties");
+  check(H5Pset_file_image_callbacks(access.get(), &callbacks), label, "cannot set properties");
+  check(H5Pset_file_image(access.get(), bytes->data(), bytes->size()), label,
+        "cannot set properties");
+  // The core driver refuses a name that exists on disk, and takes two open files of the same
+  // name for one: the name is unique to the buffer and can never exist (/dev/null is no folder).
+  char name[64];
+  std::snprintf(name, sizeof name, "/dev/null/gaze-file-image-%p", static_cast<void*>(bytes));
+  Handle file = checked(H5Fopen(name, H5F_ACC_RDONLY, access.get()), label,
+                        "cannot open the HDF5 file, it may be truncated or corrupt");
+  return File(std::move(file), label, "");  // read-only: close() writes nothing
 }
 
 File File::create(const std::string& path, const std::string& label) {

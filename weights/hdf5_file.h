@@ -113,6 +113,9 @@ class File {
  public:
   // Checks that the file exists and is an HDF5 file first, for clear messages.
   static File open_read_only(const std::string& path);
+  // A file image in memory, e.g. an HDF5 file read from a zip archive, opened read-only. The
+  // bytes are not copied: `image` must outlive the File, unchanged. `label` names it in messages.
+  static File open_image(const std::vector<unsigned char>& image, const std::string& label);
   // A new file, built in memory and written to `path` (created or truncated) by close(); nothing
   // is written without close(). `label` names the file in error messages (a writer that creates
   // a temporary file gives the final path); it defaults to `path`.

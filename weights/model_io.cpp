@@ -129,7 +129,10 @@ LoadedModel load_keras_model(const std::string& path) {
       throw Error(path + ": a weights-only file (no model_config); it needs a model to load into");
     }
     try {
-      loaded.model = model_from_keras_config(file.model_config);
+      auto version = file.attributes.find("keras_version");
+      loaded.model = model_from_keras_config(
+          file.model_config,
+          keras_major_version(version == file.attributes.end() ? "" : version->second));
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }

@@ -688,10 +688,11 @@ struct CommandOptions {
 };
 
 const std::vector<CommandOptions> kCommandOptions = {
-    {"classify", {"help", "model", "top", "preprocessing", "json"}},
+    {"classify", {"help", "model", "config", "top", "preprocessing", "json"}},
     {"cam",
      {"help",
       "model",
+      "config",
       "method",
       "class",
       "top",
@@ -710,8 +711,8 @@ const std::vector<CommandOptions> kCommandOptions = {
       "preprocessing",
       "top-predictions",
       "json"}},
-    {"inspect", {"help", "json", "spatial"}},
-    {"layers", {"help", "all"}},
+    {"inspect", {"help", "config", "json", "spatial"}},
+    {"layers", {"help", "config", "all"}},
     {"convert", {"help", "classes", "preprocessing", "force", "version"}},
 };
 
