@@ -16,6 +16,7 @@
   X(Average)                 \
   X(AveragePooling2D)        \
   X(BatchNormalization)      \
+  X(CenterCrop)              \
   X(Concatenate)             \
   X(Conv2D)                  \
   X(Cropping2D)              \
@@ -37,6 +38,7 @@
   X(Multiply)                \
   X(Normalization)           \
   X(Permute)                 \
+  X(PReLU)                   \
   X(ReLU)                    \
   X(Rescaling)               \
   X(Reshape)                 \

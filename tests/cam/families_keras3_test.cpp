@@ -13,6 +13,7 @@
 
 #include "cam/explain.h"
 #include "tensor/npy.h"
+#include "tests/support/families.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/test_util.h"
 #include "weights/keras_h5.h"
@@ -24,33 +25,10 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kFamilies[] = {"resnet_v1",       "resnet_v2",    "vgg",
-                                 "xception",        "densenet",     "mobilenet_v1",
-                                 "mobilenet_v2",    "mobilenet_v3", "efficientnet_b0",
-                                 "efficientnet_v2", "convnext",     "sequential_cnn",
-                                 "finetuned_nested"};
-
-double correlation(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double ma = 0, mb = 0;
-  for (int64_t i = 0; i < a.size(); ++i) ma += a.data()[i], mb += b.data()[i];
-  ma /= static_cast<double>(a.size()), mb /= static_cast<double>(b.size());
-  double sab = 0, saa = 0, sbb = 0;
-  for (int64_t i = 0; i < a.size(); ++i) {
-    const double da = a.data()[i] - ma, db = b.data()[i] - mb;
-    sab += da * db, saa += da * da, sbb += db * db;
-  }
-  return sab / std::sqrt(saa * sbb);
-}
-
-Tensor values_of(const json& list) {
-  std::vector<float> v = list.get<std::vector<float>>();
-  return Tensor::from({static_cast<int64_t>(v.size())}, v);
-}
-
-Tensor batch_of(const Tensor& x) {
-  return x.rank() == 3 ? x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}) : x;
-}
+using testing::batch_of;
+using testing::correlation;
+using testing::kFamilies;
+using testing::values_of;
 
 class FamilyKeras3Test : public ::testing::TestWithParam<const char*> {
  protected:

@@ -11,6 +11,7 @@
 
 #include "cam/explain.h"
 #include "tensor/npy.h"
+#include "tests/support/families.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/test_util.h"
 #include "weights/keras_h5.h"
@@ -22,30 +23,10 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kFamilies[] = {"resnet_v1",       "resnet_v2",    "vgg",
-                                 "xception",        "densenet",     "mobilenet_v1",
-                                 "mobilenet_v2",    "mobilenet_v3", "efficientnet_b0",
-                                 "efficientnet_v2", "convnext",     "sequential_cnn",
-                                 "finetuned_nested"};
-
-// Pearson correlation of two tensors' values.
-double correlation(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double ma = 0, mb = 0;
-  for (int64_t i = 0; i < a.size(); ++i) ma += a.data()[i], mb += b.data()[i];
-  ma /= static_cast<double>(a.size()), mb /= static_cast<double>(b.size());
-  double sab = 0, saa = 0, sbb = 0;
-  for (int64_t i = 0; i < a.size(); ++i) {
-    const double da = a.data()[i] - ma, db = b.data()[i] - mb;
-    sab += da * db, saa += da * da, sbb += db * db;
-  }
-  return sab / std::sqrt(saa * sbb);
-}
-
-Tensor values_of(const json& list) {
-  std::vector<float> v = list.get<std::vector<float>>();
-  return Tensor::from({static_cast<int64_t>(v.size())}, v);
-}
+using testing::batch_of;
+using testing::correlation;
+using testing::kFamilies;
+using testing::values_of;
 
 class FamilyTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -66,8 +47,7 @@ TEST_P(FamilyTest, ConvertedModelMatchesTfjs) {
   for (const auto& [name, in] : ref["inputs"].items()) {
     SCOPED_TRACE(name);
     const Tensor x = read_npy(dir() + "/" + in["input"].get<std::string>());
-    CamSession s(m, x.rank() == 3 ? x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}) : x, {layer},
-                 true);
+    CamSession s(m, batch_of(x), {layer}, true);
     // Probabilities within 1e-5 of TF.js's.
     EXPECT_TENSOR_NEAR(s.probabilities(), values_of(in["probs"]), 1e-5f);
     // The activations and the logit gradients at the CAM layer, for the top and least class.
