@@ -93,8 +93,7 @@ TEST_P(FamilyKeras3Test, EveryFormGivesTheSameOutput) {
   }
   if (!ref.contains("keras3")) {
     SCOPED_TRACE("the TF.js model converted to .h5");
-    const std::string h5 =
-        (std::filesystem::path(::testing::TempDir()) / (std::string(GetParam()) + ".h5")).string();
+    const std::string h5 = testing::test_temp_path(std::string(GetParam()) + ".h5");
     write_keras_h5(h5, read_tfjs_model(dir() + "/model.json"));
     expect_same(outputs(load_model(h5)));
   }
@@ -105,7 +104,7 @@ TEST_P(FamilyKeras3Test, EveryFormGivesTheSameOutput) {
 // gives it. Keras loads these by the order of model.layers, a nested base being one of them.
 TEST_P(FamilyKeras3Test, Keras2WeightsOnlyByOrder) {
   const json ref = reference();
-  const std::string tmp = ::testing::TempDir() + "/" + GetParam();
+  const std::string tmp = testing::test_temp_path(GetParam());
   KerasFile file = read_tfjs_model(dir() + "/model.json");
   write_keras_h5(tmp + "_full.h5", file);
   { std::ofstream(tmp + "_model.json") << file.model_config; }

@@ -37,8 +37,7 @@ TEST_P(FamilyTest, ConvertedModelMatchesTfjs) {
   const json ref =
       testing::read_json_fixture(std::string("families/") + GetParam() + "/reference.json");
   // As `gaze convert` does: the TF.js model to a Keras .h5, then the .h5 loaded like any other.
-  const std::string h5 =
-      (std::filesystem::path(::testing::TempDir()) / (std::string(GetParam()) + ".h5")).string();
+  const std::string h5 = testing::test_temp_path(std::string(GetParam()) + ".h5");
   write_keras_h5(h5, read_tfjs_model(dir() + "/model.json"));
   const LoadedModel loaded = load_keras_model(h5);
   const Model& m = loaded.model;

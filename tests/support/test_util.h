@@ -5,11 +5,23 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
+#include <string>
 
 #include "tensor/tensor.h"
 
 namespace gaze::testing {
+
+// A path in the temporary folder that no other test uses. ctest runs the tests side by side, each
+// in its own process, so a fixed name in the shared folder would be written by two at once.
+inline std::string test_temp_path(const std::string& name) {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string prefix =
+      info ? std::string(info->test_suite_name()) + "." + info->name() + "." : std::string();
+  std::replace(prefix.begin(), prefix.end(), '/', '_');
+  return (std::filesystem::path(::testing::TempDir()) / (prefix + name)).string();
+}
 
 // Uniform values in [lo, hi), reproducible from `seed`.
 inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {

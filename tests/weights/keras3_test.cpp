@@ -31,7 +31,7 @@ std::string fixture(const std::string& name) {
 }
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / name).string();
+  return testing::test_temp_path(name);
 }
 
 std::string read_file(const std::string& path) {

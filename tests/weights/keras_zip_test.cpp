@@ -10,6 +10,7 @@
 
 #include "tensor/error.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/test_util.h"
 #include "tests/weights/expect_error.h"
 #include "tests/weights/zip_builder.h"
 
@@ -21,7 +22,7 @@ using testing::ZipEntrySpec;
 using testing::ZipSpec;
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / name).string();
+  return testing::test_temp_path(name);
 }
 
 std::string text(const std::vector<unsigned char>& bytes) {

@@ -23,7 +23,7 @@ std::string read_text(const std::string& path) {
 }
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / name).string();
+  return testing::test_temp_path(name);
 }
 
 // Random weights for every layer of `m` (positive variances, so batch norm is defined).
