@@ -58,7 +58,8 @@ TEST(Conv2d, LargeConvolutionsRunInSeveralIm2colChunks) {
   const Tensor x = random_tensor({2, 49, 45, 256}, 70);
   const Tensor k = random_tensor({3, 3, 256, 5}, 71);
   const Tensor b = random_tensor({5}, 72);
-  const Var y = conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, Activation{ActivationKind::kRelu}});
+  const Var y =
+      conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, Activation{ActivationKind::kRelu}});
   EXPECT_TENSOR_NEAR(y.value(), relu(Var(naive_conv2d(x, k, b, 2, 2, true))).value(), 1e-5f);
 }
 
@@ -95,7 +96,9 @@ TEST(Conv2d, FusedReluEpilogueEqualsReluAfterTheConvolution) {
     for (float cap : {std::numeric_limits<float>::infinity(), 1.5f}) {
       const Var xf(x, true), kf(k, true), bf = c.bias ? Var(b, true) : Var();
       const Var xp(x, true), kp(k, true), bp = c.bias ? Var(b, true) : Var();
-      const Var fused = conv2d(xf, kf, bf, {c.sh, c.sw, pad, Activation{.kind = ActivationKind::kRelu, .max_value = cap}});
+      const Var fused =
+          conv2d(xf, kf, bf,
+                 {c.sh, c.sw, pad, Activation{.kind = ActivationKind::kRelu, .max_value = cap}});
       const Var plain = relu(conv2d(xp, kp, bp, {c.sh, c.sw, pad}), cap);
       EXPECT_EQ(testing::max_abs_diff(fused.value(), plain.value()), 0.0f);
       int64_t clipped = 0;

@@ -26,9 +26,7 @@ namespace {
 using nlohmann::json;
 
 using testing::batch_of;
-using testing::correlation;
 using testing::kFamilies;
-using testing::values_of;
 
 class FamilyKeras3Test : public ::testing::TestWithParam<const char*> {
  protected:
@@ -45,25 +43,7 @@ TEST_P(FamilyKeras3Test, KerasFormsMatchTfjs) {
   const std::string layer = ref["cam_layer"];
   const LoadedModel keras = load_model(dir() + "/model.keras");
   const Model& m = keras.model;
-  ASSERT_TRUE(m.contains(layer)) << layer;
-  for (const auto& [name, in] : inputs.items()) {
-    SCOPED_TRACE(name);
-    const Tensor x = batch_of(read_npy(dir() + "/" + in["input"].get<std::string>()));
-    CamSession s(m, x, {layer}, true);
-    EXPECT_TENSOR_NEAR(s.probabilities(), values_of(in["probs"]), 1e-5f);
-    const Tensor activation = read_npy(dir() + "/" + in["activation"].get<std::string>());
-    EXPECT_GT(correlation(s.activations(layer), activation), 0.99999);
-    for (const char* which : {"top", "least"}) {
-      SCOPED_TRACE(which);
-      const int c = in[which].get<int>();
-      const Tensor want =
-          read_npy(dir() + "/" + in[std::string("grad_") + which].get<std::string>());
-      EXPECT_GT(correlation(s.gradients(layer, c, ScoreKind::kLogit), want), 0.9999);
-      const Tensor map = s.map(layer, c, CamOptions{});
-      EXPECT_GT(correlation(map, values_of(in[std::string("gradcam_") + which]["map_linear"])),
-                0.9999);
-    }
-  }
+  testing::expect_matches_tfjs(m, dir(), inputs, layer);
 }
 
 TEST_P(FamilyKeras3Test, EveryFormGivesTheSameOutput) {

@@ -23,10 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-using testing::batch_of;
-using testing::correlation;
 using testing::kFamilies;
-using testing::values_of;
 
 class FamilyTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -42,28 +39,7 @@ TEST_P(FamilyTest, ConvertedModelMatchesTfjs) {
   const LoadedModel loaded = load_keras_model(h5);
   const Model& m = loaded.model;
   const std::string layer = ref["cam_layer"];
-  ASSERT_TRUE(m.contains(layer)) << layer;
-  for (const auto& [name, in] : ref["inputs"].items()) {
-    SCOPED_TRACE(name);
-    const Tensor x = read_npy(dir() + "/" + in["input"].get<std::string>());
-    CamSession s(m, batch_of(x), {layer}, true);
-    // Probabilities within 1e-5 of TF.js's.
-    EXPECT_TENSOR_NEAR(s.probabilities(), values_of(in["probs"]), 1e-5f);
-    // The activations and the logit gradients at the CAM layer, for the top and least class.
-    const Tensor activation = read_npy(dir() + "/" + in["activation"].get<std::string>());
-    EXPECT_GT(correlation(s.activations(layer), activation), 0.99999);
-    for (const char* which : {"top", "least"}) {
-      SCOPED_TRACE(which);
-      const int c = in[which].get<int>();
-      const Tensor want =
-          read_npy(dir() + "/" + in[std::string("grad_") + which].get<std::string>());
-      EXPECT_GT(correlation(s.gradients(layer, c, ScoreKind::kLogit), want), 0.9999);
-      // Grad-CAM before its final ReLU: the map TF.js's gradient gives.
-      const Tensor map = s.map(layer, c, CamOptions{});
-      EXPECT_GT(correlation(map, values_of(in[std::string("gradcam_") + which]["map_linear"])),
-                0.9999);
-    }
-  }
+  testing::expect_matches_tfjs(m, dir(), ref["inputs"], layer);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, FamilyTest, ::testing::ValuesIn(kFamilies));

@@ -141,7 +141,8 @@ TEST(KerasConfig, ErrorsNameTheLayerAndTheProblem) {
   EXPECT_NE(unknown.find("unsupported layer type 'LSTM'"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("layer 'gap'"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("DepthwiseConv2D"), std::string::npos) << unknown;  // the supported list
-  const std::string dilated = error_of(replaced("\"dilation_rate\": [1, 1]", "\"dilation_rate\": [0, 2]"));
+  const std::string dilated =
+      error_of(replaced("\"dilation_rate\": [1, 1]", "\"dilation_rate\": [0, 2]"));
   EXPECT_NE(dilated.find("dilation_rate"), std::string::npos) << dilated;
   const std::string dangling =
       error_of(replaced("[[\"gap\", 0, 0, {}]]", "[[\"nope\", 0, 0, {}]]"));

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cam/explain.h"
+#include "tensor/npy.h"
 #include "tensor/tensor.h"
+#include "tests/support/test_util.h"
 
 namespace gaze::testing {
 
@@ -41,6 +44,31 @@ inline Tensor values_of(const nlohmann::json& list) {
 // An input [H, W, C] as the batch [1, H, W, C] (a batch stays as it is).
 inline Tensor batch_of(const Tensor& x) {
   return x.rank() == 3 ? x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}) : x;
+}
+
+// The model's probabilities (within 1e-5), and the activations, the logit gradients and the
+// pre-ReLU Grad-CAM maps at `layer` for the top and least class (correlated >= 0.9999), against
+// the TF.js references of one family's `inputs` (reference.json), whose files are in `dir`.
+inline void expect_matches_tfjs(const Model& m, const std::string& dir,
+                                const nlohmann::json& inputs, const std::string& layer) {
+  ASSERT_TRUE(m.contains(layer)) << layer;
+  for (const auto& [name, in] : inputs.items()) {
+    SCOPED_TRACE(name);
+    const Tensor x = batch_of(read_npy(dir + "/" + in["input"].get<std::string>()));
+    CamSession s(m, x, {layer}, true);
+    EXPECT_TENSOR_NEAR(s.probabilities(), values_of(in["probs"]), 1e-5f);
+    const Tensor activation = read_npy(dir + "/" + in["activation"].get<std::string>());
+    EXPECT_GT(correlation(s.activations(layer), activation), 0.99999);
+    for (const char* which : {"top", "least"}) {
+      SCOPED_TRACE(which);
+      const int c = in[which].get<int>();
+      const Tensor want = read_npy(dir + "/" + in[std::string("grad_") + which].get<std::string>());
+      EXPECT_GT(correlation(s.gradients(layer, c, ScoreKind::kLogit), want), 0.9999);
+      const Tensor map = s.map(layer, c, CamOptions{});
+      EXPECT_GT(correlation(map, values_of(in[std::string("gradcam_") + which]["map_linear"])),
+                0.9999);
+    }
+  }
 }
 
 }  // namespace gaze::testing

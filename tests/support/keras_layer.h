@@ -13,6 +13,8 @@
 #include "layers/registry.h"
 #include "tests/support/gradient_check.h"
 
+#include "tests/support/test_util.h"
+
 namespace gaze::testing {
 
 // The shape with its first (batch) dimension unknown, as the model builds layers.
@@ -58,17 +60,6 @@ inline Tensor run(const Layer& layer, const std::vector<Tensor>& inputs) {
 // Finite differences against backward for every input of the layer's forward.
 inline void check_layer_gradients(const Layer& layer, const std::vector<Tensor>& inputs) {
   check_gradients([&layer](const std::vector<Var>& v) { return layer.forward(v).output; }, inputs);
-}
-
-// The message of the Error f() throws, or "no error".
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 // The Error make_layer + build give for this config, or "no error".

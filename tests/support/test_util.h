@@ -13,6 +13,19 @@
 
 namespace gaze::testing {
 
+// The message of the gaze::Error that `f` throws, or "no error" (and a test failure) when it
+// throws none.
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a gaze::Error";
+  return "no error";
+}
+
 // A path in the temporary folder that no other test uses. ctest runs the tests side by side, each
 // in its own process, so a fixed name in the shared folder would be written by two at once.
 inline std::string test_temp_path(const std::string& name) {
