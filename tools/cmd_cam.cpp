@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cam/explain.h"
@@ -11,6 +12,7 @@
 #include "cam/model_input.h"
 #include "cam/render.h"
 #include "tensor/npy.h"
+#include "tools/batch.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/model_path.h"
@@ -112,18 +114,53 @@ struct CamSettings {
   std::string method_name;
 };
 
-std::string output_path(const cli::Parser& p, const std::string& input, const std::string& method,
-                        size_t inputs) {
-  if (p.has("out")) {
-    if (inputs > 1) throw Error("--out names one file; with several inputs use --out-dir");
-    return p.get("out");
-  }
+// The panel of an input: --out, else <stem>_<method>.png in --out-dir under the input's relative
+// folder (a/x.jpg and b/x.jpg of one folder never share a panel).
+std::string output_path(const cli::Parser& p, const InputEntry& input, const std::string& method) {
+  if (p.has("out")) return p.get("out");
   namespace fs = std::filesystem;
-  std::string stem = fs::path(input).stem().string();
+  const fs::path relative(input.relative);
+  std::string stem = relative.stem().string();
   std::replace(stem.begin(), stem.end(), '+', 'p');
   std::string m = method;
   std::replace(m.begin(), m.end(), '+', 'p');
-  return (fs::path(p.get("out-dir", ".")) / (stem + "_" + m + ".png")).string();
+  return (fs::path(p.get("out-dir", ".")) / relative.parent_path() / (stem + "_" + m + ".png"))
+      .lexically_normal()
+      .string();
+}
+
+// Before any work: --out and --raw name one file, so they take one input.
+void check_single_outputs(const cli::Parser& p, const BatchPlan& plan) {
+  if (p.has("out") && plan.entries.size() > 1)
+    throw Error("--out names one file; with several inputs use --out-dir");
+  if (p.has("raw") && plan.entries.size() > 1)
+    throw Error("--raw names one file; with several inputs the maps are in --json or --jsonl");
+}
+
+// The panels written so far, so that an input never overwrites another's (x.jpg and x.png of one
+// folder): that input fails instead, and the batch goes on.
+class PanelNames {
+ public:
+  void check(const std::string& panel, const std::string& input) const {
+    const auto it = owner_.find(panel);
+    if (it != owner_.end() && it->second != input) {
+      throw Error(input + ": its panel " + panel + " is " + it->second +
+                  "'s (rename one of the two, or run them apart)");
+    }
+  }
+  void claim(const std::string& panel, const std::string& input) { owner_[panel] = input; }
+
+ private:
+  std::map<std::string, std::string> owner_;
+};
+
+// The folder a panel goes in, created when missing.
+void create_parent(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(parent, error);
+  if (error) throw Error(parent.string() + ": cannot create the folder (" + error.message() + ")");
 }
 
 std::string raw_path(const std::string& raw, const std::string& label, const std::string& layer,
@@ -220,7 +257,9 @@ int cmd_cam(const Args& args) {
       .option("colormap", "NAME", "jet (default), turbo, viridis, inferno")
       .option("alpha", "A", "opacity of the heatmap over the photo, 0..1 (default 0.5)")
       .option("out", "FILE", "the panel (.png or .jpg; default <input>_<method>.png in --out-dir)")
-      .option("out-dir", "DIR", "folder for the panels (default: the current folder)")
+      .option("out-dir", "DIR",
+              "folder for the panels (default: the current folder); an input keeps its path\n"
+              "below its INPUT folder (photos/a/x.jpg of INPUT photos -> DIR/a/x_gradcam.png)")
       .option("raw", "FILE",
               "also save the map at layer resolution as float32 .npy (after the ReLU unless\n"
               "--signed; before normalization); with several maps the name gets\n"
@@ -235,19 +274,20 @@ int cmd_cam(const Args& args) {
       .option("preprocessing", "NAME",
               "override the model's preprocessing (see 'gaze classify --help')")
       .option("top-predictions", "K", "predictions printed per input (default 5; 0 = all)")
-      .flag("verbose",
-            "after each input, print its time and the process's resident memory to stderr")
       .flag("json",
             "one JSON object per input and line: predictions as 'gaze classify --json', then\n"
             "maps [{method, layer, class, index, prob, map (layer "
             "resolution)}], outputs")
       .epilog(
+          batch_help() +
           "Colours: RGB as decoded; the map is bilinearly upsampled to the ORIGINAL image size.\n"
           "examples:\n  gaze cam photo.jpg\n  gaze cam --class Porn --class Sexy --method "
           "gradcam++ photo.jpg\n"
           "  gaze cam --layer mixed7 --layer mixed10 --raw map.npy --json photo.jpg");
+  add_batch_options(p);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("cam: no INPUT given (see 'gaze cam --help')");
+  const StopSignal stop;  // before any thread starts, so that every thread blocks the signals
 
   CamSettings s;
   s.method_name = p.get("method", "gradcam");
@@ -273,6 +313,8 @@ int cmd_cam(const Args& args) {
   const int top_predictions = static_cast<int>(p.get_int("top-predictions", 5));
   if (top_predictions < 0) throw Error("--top-predictions must be 0 or more");
 
+  const BatchPlan plan = plan_batch(p);
+  check_single_outputs(p, plan);
   const LoadedModel loaded = load_model(p.get("model", default_model_path()), p.get("config"));
   const Model& model = loaded.model;
   const Preprocessing preprocessing = model_preprocessing(p, loaded);
@@ -291,14 +333,11 @@ int cmd_cam(const Args& args) {
     class_index(c, class_names, model.output_shape(model.output_index()).back());
   const std::vector<double> rating =
       p.has("rating") ? parse_rating(p.get("rating"), class_names) : std::vector<double>{};
-  if (p.has("out-dir")) {
-    std::error_code error;
-    std::filesystem::create_directories(p.get("out-dir"), error);
-    if (error)
-      throw Error(p.get("out-dir") + ": cannot create the folder (" + error.message() + ")");
-  }
+  if (p.has("out-dir")) create_parent(p.get("out-dir") + "/");
 
-  return for_each_input(p, [&](const std::string& input) {
+  PanelNames panels;
+  return run_batch(p, stop, plan, [&](const InputEntry& entry) {
+    const std::string& input = entry.path;
     const ModelInput in = load_model_input(input, model, preprocessing);
     const bool gradients = method_needs_gradients(s.options.method) && !s.guided_only;
     CamSession session(model, in.tensor, s.layers, gradients);
@@ -329,24 +368,29 @@ int cmd_cam(const Args& args) {
       std::snprintf(text, sizeof text, "rating %.1f/10", rated);
       footer = text;
     }
-    const std::string out = output_path(p, input, s.method_name, p.positional().size());
+    const std::string out = output_path(p, entry, s.method_name);
+    panels.check(out, input);
+    if (!p.has("out")) create_parent(out);  // --out's folder must exist; --out-dir's are made
     save_image(out, compose_panel(tiles, footer));
+    panels.claim(out, input);
 
     const auto predictions = rank_predictions(probs, class_names, top_predictions);
-    if (p.has("json")) {
-      nlohmann::json outputs = {{"panel", out}};
-      if (!raw_files.empty()) outputs["raw"] = raw_files;
-      std::string line = "{\"input\": " + nlohmann::json(input).dump() +
-                         ", \"model\": " + nlohmann::json(loaded.path).dump() +
+    nlohmann::json outputs = {{"panel", out}};
+    if (!raw_files.empty()) outputs["raw"] = raw_files;
+    std::string object = "{\"input\": " + json_string(input) +
+                         ", \"model\": " + json_string(loaded.path) +
                          ", \"predictions\": " + predictions_json(predictions);
-      if (!rating.empty()) line += ", \"rating\": " + nlohmann::json(rated).dump();
-      line += ", \"maps\": " + maps.dump() + ", \"outputs\": " + outputs.dump() + "}";
-      print_stdout(line + "\n");
+    if (!rating.empty()) object += ", \"rating\": " + nlohmann::json(rated).dump();
+    object += ", \"maps\": " + maps.dump() + ", \"outputs\": " +
+              outputs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
+    if (p.has("json")) {
+      print_stdout(object + "\n");
     } else {
       std::string text = input + " -> " + out + "\n" + predictions_text(predictions);
       if (!rating.empty()) text += "  rating " + format_number("%.2f", rated) + "/10\n";
       print_stdout(text);
     }
+    return object;
   });
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cam/model_input.h"
+#include "tools/batch.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/model_path.h"
@@ -34,33 +35,33 @@ int cmd_classify(const Args& args) {
               "aligned corners), keras-inception (x/127.5-1), caffe (BGR "
               "minus\n"
               "ImageNet mean), torch (ImageNet mean/std), none")
-      .flag("verbose",
-            "after each input, print its time and the process's resident memory to stderr")
       .flag("json",
             "one JSON object per input and line: {input, model, predictions[{index, class, prob}]}")
-      .epilog(
-          "Images are stretched to the model's input size (no crop), as nsfwjs does.\n"
-          "examples:\n  gaze classify photo.jpg\n  gaze classify --model "
-          "models/nsfwjs_mobilenet_v2.h5 --top 0 --json *.jpg");
+      .epilog(batch_help() +
+              "Images are stretched to the model's input size (no crop), as nsfwjs does.\n"
+              "examples:\n  gaze classify photo.jpg\n  gaze classify --model "
+              "models/nsfwjs_mobilenet_v2.h5 --top 0 --json *.jpg\n"
+              "  gaze classify --top 0 --jsonl results.jsonl --resume photos/");
+  add_batch_options(p);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("classify: no INPUT given (see 'gaze classify --help')");
   const int top = static_cast<int>(p.get_int("top", 5));
   if (top < 0) throw Error("classify: --top must be 0 or more");
+  const StopSignal stop;  // before any thread starts, so that every thread blocks the signals
+  const BatchPlan plan = plan_batch(p);
   const LoadedModel loaded = load_model(p.get("model", default_model_path()), p.get("config"));
   const Preprocessing method = model_preprocessing(p, loaded);
   const std::vector<std::string> classes = class_names_for(p, loaded);
 
-  return for_each_input(p, [&](const std::string& path) {
-    const ModelInput in = load_model_input(path, loaded.model, method);
+  return run_batch(p, stop, plan, [&](const InputEntry& entry) {
+    const ModelInput in = load_model_input(entry.path, loaded.model, method);
     const Model::ForwardResult r = loaded.model.forward(in.tensor);
     const auto predictions = rank_predictions(r.output.value(), classes, top);
-    if (p.has("json")) {
-      print_stdout("{\"input\": " + nlohmann::json(path).dump() +
-                   ", \"model\": " + nlohmann::json(loaded.path).dump() +
-                   ", \"predictions\": " + predictions_json(predictions) + "}\n");
-    } else {
-      print_stdout(path + "\n" + predictions_text(predictions));
-    }
+    const std::string object = "{\"input\": " + json_string(entry.path) +
+                               ", \"model\": " + json_string(loaded.path) +
+                               ", \"predictions\": " + predictions_json(predictions) + "}";
+    print_stdout(p.has("json") ? object + "\n" : entry.path + "\n" + predictions_text(predictions));
+    return object;
   });
 }
 

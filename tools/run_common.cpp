@@ -101,21 +101,23 @@ std::vector<std::string> class_names_for(const cli::Parser& p, const LoadedModel
   return read_class_names(imagenet, outputs, loaded.path);
 }
 
+std::string json_string(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string predictions_json(const std::vector<Prediction>& predictions) {
   std::string s = "[";
   for (const Prediction& p : predictions) {
     char prob[32];
     std::snprintf(prob, sizeof prob, "%.9g", static_cast<double>(p.probability));
     if (s.size() > 1) s += ", ";
-    s += "{\"index\": " + std::to_string(p.index) +
-         ", \"class\": " + nlohmann::json(p.label).dump() + ", \"prob\": " + prob + "}";
+    s += "{\"index\": " + std::to_string(p.index) + ", \"class\": " + json_string(p.label) +
+         ", \"prob\": " + prob + "}";
   }
   return s + "]";
 }
 
-namespace {
-// "gaze: <input>: <ms> ms, RSS <MiB> MiB", the resident set size read from /proc/self/statm.
-void report_progress(const std::string& input, double milliseconds) {
+std::string progress_line(const std::string& input, double milliseconds) {
   long pages = 0, resident = 0;
   if (FILE* f = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
@@ -123,9 +125,10 @@ void report_progress(const std::string& input, double milliseconds) {
   }
   const double mib =
       static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
-  std::fprintf(stderr, "gaze: %s: %.1f ms, RSS %.1f MiB\n", input.c_str(), milliseconds, mib);
+  char line[64];
+  std::snprintf(line, sizeof line, ": %.1f ms, RSS %.1f MiB\n", milliseconds, mib);
+  return "gaze: " + input + line;
 }
-}  // namespace
 
 std::string predictions_text(const std::vector<Prediction>& predictions) {
   std::string text;
@@ -164,27 +167,6 @@ void check_stdout() {
   // An earlier failure whose reason is gone (glibc drops the buffer of a failed write) shows as
   // the error flag only.
   if (!flushed || std::ferror(stdout) || !std::cout.good()) fail_stdout(!flushed, error);
-}
-
-int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run) {
-  int status = 0;
-  for (const std::string& input : p.positional()) {
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      run(input);
-      check_stdout();
-    } catch (const Error& e) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "gaze: error: %s\n", e.what());
-      status = 1;
-    }
-    if (p.has("verbose")) {
-      report_progress(input, std::chrono::duration<double, std::milli>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count());
-    }
-  }
-  return status;
 }
 
 Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded) {

@@ -20,6 +20,8 @@ inline constexpr const char* kConfigOptionHelp =
     "the architecture of a weights-only model file: Keras 3's config.json or\n"
     "the JSON of model.to_json() (Keras 2 or 3)";
 
+// `text` as a JSON string; bytes that are not UTF-8 (a file name may hold any) become U+FFFD.
+std::string json_string(const std::string& text);
 // [{"index": i, "class": name, "prob": p}, ...] with probabilities as printf's %.9g.
 std::string predictions_json(const std::vector<Prediction>& predictions);
 // The class names to print for the model's outputs, in index order:
@@ -49,10 +51,8 @@ void print_stdout(const std::string& text);
 // Flushes stdout; throws Error("stdout: cannot write (<reason>)") when that or an earlier write to
 // it failed (a full disk under a redirection), clearing the error for the next try.
 void check_stdout();
-// Runs `run` on every positional INPUT in order. An input whose run throws gaze::Error prints
-// "gaze: error: ..." and the others still go through; with --verbose, each input's time and the
-// process's resident memory follow it on stderr. An input whose results cannot be written to stdout
-// fails the same way (check_stdout). Returns the exit code: 1 if any input failed.
-int for_each_input(const cli::Parser& p, const std::function<void(const std::string&)>& run);
+// "gaze: <input>: <ms> ms, RSS <MiB> MiB\n" (--verbose): the time an input took and the
+// process's resident set size, read from /proc/self/statm.
+std::string progress_line(const std::string& input, double milliseconds);
 
 }  // namespace gaze

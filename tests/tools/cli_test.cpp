@@ -347,7 +347,7 @@ INSTANTIATE_TEST_SUITE_P(Files, BadInputTest, ::testing::ValuesIn(bad_inputs()),
 TEST(CliCam, BadInputsEachGiveOneLineAndNoFile) {
   TempDir dir;
   fs::create_directory(dir / "out");
-  std::vector<std::string> args = {"cam", "--model", tiny(), "--out-dir", dir / "out"};
+  std::vector<std::string> args = {"cam", "--model", tiny(), "--quiet", "--out-dir", dir / "out"};
   std::vector<std::string> paths;
   for (const BadInput& bad : bad_inputs()) {
     paths.push_back(bad.make(dir));
@@ -430,16 +430,18 @@ TEST(CliBatch, ClassifyPrintsTheGoodInputsInOrder) {
 
   const RunResult text = run({"classify", "--model", tiny(), first, bad, second});
   EXPECT_EQ(text.exit_code, 1);
-  ASSERT_EQ(text.err_lines().size(), 1u) << text.err;
+  ASSERT_EQ(text.err_lines().size(), 2u) << text.err;  // the error, then the summary
   EXPECT_EQ(text.err_lines()[0].rfind("gaze: error: " + bad, 0), 0u) << text.err;
+  EXPECT_EQ(text.err_lines()[1].rfind("gaze: 2 done, 1 failed, 0 skipped in ", 0), 0u) << text.err;
   const std::vector<std::string> lines = text.out_lines();
   ASSERT_EQ(lines.size(), 12u) << text.out;  // per input: its path, then 5 classes
   EXPECT_EQ(lines[0], first);
   EXPECT_EQ(lines[6], second);
 
-  const RunResult js = run({"classify", "--model", tiny(), "--json", first, bad, second});
+  const RunResult js =
+      run({"classify", "--model", tiny(), "--json", "--quiet", first, bad, second});
   EXPECT_EQ(js.exit_code, 1);
-  EXPECT_EQ(js.err, text.err);
+  EXPECT_EQ(js.err, text.err_lines()[0] + "\n");  // --quiet: no summary
   const std::vector<json> objects = json_lines(js.out);
   ASSERT_EQ(objects.size(), 2u) << js.out;
   EXPECT_EQ(objects[0].at("input"), first);
@@ -452,8 +454,8 @@ TEST(CliBatch, CamWritesThePanelsOfTheGoodInputs) {
   write_file(bad, random_bytes(3000, 9));
   const std::string first = image("microaneurysms_102.png"), second = image("horse_rgba.png");
 
-  const RunResult r =
-      run({"cam", "--model", tiny(), "--out-dir", out, "--top", "2", first, bad, second});
+  const RunResult r = run(
+      {"cam", "--model", tiny(), "--out-dir", out, "--top", "2", "--quiet", first, bad, second});
   EXPECT_EQ(r.exit_code, 1);
   ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
   EXPECT_EQ(r.err_lines()[0].rfind("gaze: error: " + bad, 0), 0u) << r.err;
@@ -517,7 +519,8 @@ TEST(CliOutput, SuccessfulCamLeavesOnlyTheFinalFiles) {
 
 TEST(CliClassify, JsonHasOneObjectPerInputWithAllClasses) {
   const std::vector<std::string> inputs = {npy("chelsea_mobilenet_v2.npy"), image("coffee.jpg")};
-  std::vector<std::string> args = {"classify", "--model", tiny(), "--json", "--top", "0"};
+  std::vector<std::string> args = {"classify", "--model", tiny(), "--json",
+                                   "--quiet",  "--top",   "0"};
   args.insert(args.end(), inputs.begin(), inputs.end());
   const RunResult all = run(args);
   EXPECT_EQ(all.exit_code, 0) << all.err;

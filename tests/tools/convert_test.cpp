@@ -35,7 +35,7 @@ json reference() {
 
 // gaze classify --json --top 0 on every reference input: the probabilities in class-index order.
 std::vector<std::vector<double>> gaze_probabilities(const std::string& model, const json& ref) {
-  std::vector<std::string> args = {"classify", "--model", model, "--json", "--top", "0"};
+  std::vector<std::string> args = {"classify", "--model", model, "--json", "--quiet", "--top", "0"};
   for (const json& input : ref.at("inputs")) args.push_back(testing::fixture_path(input));
   const RunResult r = testing::run_gaze(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -289,10 +289,11 @@ INSTANTIATE_TEST_SUITE_P(Outputs, WriteErrorTest, ::testing::ValuesIn(cases()), 
 void expect_batch_result(const RunResult& r, const std::string& out, const std::string& small,
                          Failure failure) {
   const std::vector<std::string> errors = r.err_lines();
-  ASSERT_EQ(errors.size(), 2u) << r.err;
+  ASSERT_EQ(errors.size(), 3u) << r.err;  // two failures, then the summary
   const std::string reason = std::string(": cannot write (") + reason_of(failure) + ")";
   EXPECT_EQ(errors[0], "gaze: error: " + out + "/astronaut_299_gradcam.png" + reason);
   EXPECT_EQ(errors[1], "gaze: error: " + out + "/chelsea_gradcam.png" + reason);
+  EXPECT_EQ(errors[2].rfind("gaze: 1 done, 2 failed, 0 skipped in ", 0), 0u) << errors[2];
   EXPECT_EQ(r.exit_code, 1);
   const std::vector<std::string> lines = r.out_lines();
   ASSERT_FALSE(lines.empty());
