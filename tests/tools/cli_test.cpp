@@ -539,7 +539,7 @@ TEST(CliClassify, JsonHasOneObjectPerInputWithAllClasses) {
     EXPECT_NEAR(sum, 1.0, 1e-5);
   }
 
-  args[5] = "2";  // --top 2: the first two of the full list
+  args[6] = "2";  // --top 2: the first two of the full list
   const RunResult two = run(args);
   EXPECT_EQ(two.exit_code, 0) << two.err;
   const std::vector<json> top2 = json_lines(two.out);

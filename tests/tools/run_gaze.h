@@ -126,6 +126,8 @@ inline std::vector<std::string> child_environment() {
 struct RunOptions {
   // Where the child's stdout goes, e.g. "/dev/full"; empty: captured into RunResult::out.
   std::string stdout_path;
+  // The file the child reads as stdin; empty: /dev/null.
+  std::string stdin_path;
   // The child's RLIMIT_FSIZE, with SIGXFSZ ignored, so that a write past this many bytes fails
   // with EFBIG ("File too large") the way a write to a full disk fails: the portable disk-full
   // simulation, which needs no root. 0: no limit. (The captured stdout and stderr are files
@@ -136,8 +138,9 @@ struct RunOptions {
   std::function<void(pid_t)> before_exec;
 };
 
-// Runs `GAZE_BINARY args...` and waits for it. stdin is /dev/null; stdout and stderr go to
-// files in a private folder, read back after the child exits (no pipe to deadlock on).
+// Runs `GAZE_BINARY args...` and waits for it. stdin is /dev/null (or RunOptions::stdin_path);
+// stdout and stderr go to files in a private folder, read back after the child exits (no pipe to
+// deadlock on).
 inline RunResult run_gaze(const std::vector<std::string>& args, const RunOptions& options = {}) {
   RunResult result;
   TempDir capture;
@@ -145,6 +148,7 @@ inline RunResult run_gaze(const std::vector<std::string>& args, const RunOptions
   const std::string err_path = capture / "stderr";
   const std::string out_path =
       options.stdout_path.empty() ? capture / "stdout" : options.stdout_path;
+  const std::string in_path = options.stdin_path.empty() ? "/dev/null" : options.stdin_path;
 
   std::vector<std::string> argv_strings = {GAZE_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -169,7 +173,7 @@ inline RunResult run_gaze(const std::vector<std::string>& args, const RunOptions
     char byte = 0;
     while (::read(gate[0], &byte, 1) < 0 && errno == EINTR) {
     }
-    const int in = ::open("/dev/null", O_RDONLY);
+    const int in = ::open(in_path.c_str(), O_RDONLY);
     const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (in < 0 || out < 0 || err < 0 || ::dup2(in, STDIN_FILENO) < 0 ||

@@ -1,0 +1,237 @@
+// Collections through the real binary: folders, shards run as concurrent processes, JSON Lines,
+// --resume, mirrored panels, the summary line, lists on stdin, and Ctrl-C in the middle of a run.
+// All on the committed tiny model (tiny_model.h) and copies of the .npy fixtures, so nothing
+// skips.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/fixtures.h"
+#include "tests/tools/run_gaze.h"
+#include "tests/tools/tiny_model.h"
+
+namespace gaze {
+namespace {
+
+using nlohmann::json;
+using testing::RunOptions;
+using testing::RunResult;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+std::string npy(const std::string& name) {
+  return testing::fixture_path("npy/" + name);
+}
+
+void copy(const std::string& from, const fs::path& to) {
+  fs::create_directories(to.parent_path());
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+}
+
+// photos/: nested folders, the same file name in two of them, a corrupt image, and what a walk
+// must leave out (a hidden file, a text file). 5 inputs, 4 good.
+std::string make_collection(const TempDir& dir) {
+  const fs::path root = dir / "photos";
+  copy(npy("chelsea_mobilenet_v2.npy"), root / "a/x.npy");
+  copy(npy("coffee_mobilenet_v2.npy"), root / "b/x.npy");
+  copy(npy("astronaut_299_mobilenet_v2.npy"), root / "a/deep/y.npy");
+  copy(npy("horse_rgba_mobilenet_v2.npy"), root / "top.npy");
+  std::ofstream(root / "b/corrupt.jpg") << "not a JPEG at all";
+  copy(npy("coffee_mobilenet_v2.npy"), root / ".hidden.npy");
+  std::ofstream(root / "notes.txt") << "not an input";
+  return root.string();
+}
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(json::parse(line, nullptr, false));
+    EXPECT_FALSE(lines.back().is_discarded()) << path << ": not JSON: " << line;
+  }
+  return lines;
+}
+
+// Every file below `root`, relative, sorted.
+std::vector<std::string> tree(const fs::path& root) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), root).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// A result line with its panel path made relative to the run's --out-dir, so that runs into
+// different folders compare equal.
+json without_out_dir(json line, const std::string& out_dir) {
+  if (line.contains("outputs")) {
+    std::string panel = line["outputs"]["panel"];
+    line["outputs"]["panel"] = fs::relative(panel, out_dir).string();
+  }
+  return line;
+}
+
+std::map<std::string, json> by_input(const std::vector<json>& lines, const std::string& out_dir) {
+  std::map<std::string, json> m;
+  for (const json& l : lines) {
+    EXPECT_EQ(m.count(l.at("input")), 0u) << "twice: " << l.at("input");
+    m[l.at("input")] = without_out_dir(l, out_dir);
+  }
+  return m;
+}
+
+std::vector<std::string> cam_args(const std::string& out_dir, const std::string& jsonl) {
+  return {"cam", "--model", testing::tiny_model(), "--out-dir", out_dir, "--jsonl", jsonl};
+}
+
+TEST(Batch, ThreeConcurrentShardsGiveExactlyTheResultsOfOneRun) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  std::vector<std::string> args = cam_args(dir / "one", dir / "one.jsonl");
+  args.push_back(photos);
+  const RunResult whole = testing::run_gaze(args);
+  EXPECT_EQ(whole.exit_code, 1) << "the corrupt file fails the run";
+  const std::vector<json> lines = read_jsonl(dir / "one.jsonl");
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0].at("input"), photos + "/a/deep/y.npy");  // sorted, recursive
+  EXPECT_EQ(lines[2].at("input"), photos + "/b/corrupt.jpg");
+  EXPECT_TRUE(lines[2].contains("error"));
+  EXPECT_EQ(lines[2].at("error").get<std::string>().rfind(photos + "/b/corrupt.jpg: ", 0), 0u);
+  EXPECT_EQ(tree(dir / "one"), (std::vector<std::string>{"a/deep/y_gradcam.png", "a/x_gradcam.png",
+                                                         "b/x_gradcam.png", "top_gradcam.png"}));
+  const std::vector<std::string> err = whole.err_lines();
+  ASSERT_EQ(err.size(), 2u) << whole.err;
+  EXPECT_EQ(err[1].rfind("gaze: 4 done, 1 failed, 0 skipped in ", 0), 0u) << err[1];
+
+  std::vector<std::future<RunResult>> shards;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> a = cam_args(dir / "sharded", dir / ("s" + std::to_string(i)));
+    a.insert(a.end(), {"--quiet", "--shard", std::to_string(i) + "/3", photos});
+    shards.push_back(std::async(std::launch::async, [a] { return testing::run_gaze(a); }));
+  }
+  std::vector<json> merged;
+  for (int i = 0; i < 3; ++i) {
+    const RunResult r = shards[static_cast<size_t>(i)].get();
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+    for (const json& l : read_jsonl(dir / ("s" + std::to_string(i)))) merged.push_back(l);
+  }
+  EXPECT_EQ(by_input(merged, dir / "sharded"), by_input(lines, dir / "one"));
+  EXPECT_EQ(tree(dir / "sharded"), tree(dir / "one")) << "every panel once";
+  for (const std::string& panel : tree(dir / "one")) {
+    EXPECT_EQ(testing::read_whole_file(dir / ("one/" + panel)),
+              testing::read_whole_file(dir / ("sharded/" + panel)))
+        << panel;
+  }
+}
+
+TEST(Batch, ResumeSkipsTheSucceededInputsAndRetriesTheFailed) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  std::vector<std::string> args = cam_args(dir / "out", dir / "r.jsonl");
+  args.push_back(photos);
+  ASSERT_EQ(testing::run_gaze(args).exit_code, 1);
+  args.insert(args.end() - 1, "--resume");
+  const RunResult again = testing::run_gaze(args);
+  EXPECT_EQ(again.exit_code, 1);
+  ASSERT_EQ(again.err_lines().size(), 2u) << again.err;
+  EXPECT_EQ(again.err_lines()[1].rfind("gaze: 0 done, 1 failed, 4 skipped in ", 0), 0u);
+  const std::vector<json> lines = read_jsonl(dir / "r.jsonl");
+  ASSERT_EQ(lines.size(), 6u) << "the failed input tried once more";
+  EXPECT_EQ(lines[5].at("input"), photos + "/b/corrupt.jpg");
+
+  fs::remove(photos + "/b/corrupt.jpg");  // the user fixes the collection
+  copy(npy("clock_grey_mobilenet_v2.npy"), photos + "/b/corrupt.npy");
+  const RunResult fixed = testing::run_gaze(args);
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(fixed.err_lines().back().rfind("gaze: 1 done, 0 failed, 4 skipped in ", 0), 0u);
+  const std::string no_jsonl = testing::run_gaze({"cam", "--resume", photos}).err;
+  EXPECT_NE(no_jsonl.find("--resume needs --jsonl"), std::string::npos) << no_jsonl;
+}
+
+TEST(Batch, ListsOnStandardInputAndEmptyFolders) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  {
+    std::ofstream list(dir / "list.txt");
+    list << photos << "/top.npy\n\n" << photos << "/a\n";
+  }
+  RunOptions from_list;
+  from_list.stdin_path = dir / "list.txt";
+  const RunResult r = testing::run_gaze(
+      {"classify", "--model", testing::tiny_model(), "--json", "--quiet", "@-"}, from_list);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> inputs;
+  for (const std::string& line : r.out_lines()) inputs.push_back(json::parse(line).at("input"));
+  EXPECT_EQ(inputs, (std::vector<std::string>{photos + "/top.npy", photos + "/a/deep/y.npy",
+                                              photos + "/a/x.npy"}));
+  fs::create_directory(dir / "empty");
+  const RunResult none =
+      testing::run_gaze({"classify", "--model", testing::tiny_model(), dir / "empty"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no image or .npy file"), std::string::npos) << none.err;
+}
+
+TEST(Batch, AResultsFileThatCannotBeWrittenFailsEachInput) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  const RunResult r = testing::run_gaze({"classify", "--model", testing::tiny_model(), "--quiet",
+                                         "--jsonl", "/dev/full", photos + "/a"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> err = r.err_lines();
+  ASSERT_FALSE(err.empty());
+  EXPECT_EQ(err[0], "gaze: error: /dev/full: cannot write (No space left on device)");
+}
+
+// Ctrl-C once the first result is written: the run stops after its current input, exits 130,
+// leaves whole lines and whole panels only, and --resume then does exactly the rest.
+TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
+  TempDir dir;
+  const int kInputs = 24;
+  for (int i = 0; i < kInputs; ++i) {
+    copy(npy("chelsea_mobilenet_v2.npy"), dir / ("photos/p" + std::to_string(100 + i) + ".npy"));
+  }
+  const std::string jsonl = dir / "r.jsonl";
+  std::vector<std::string> args = cam_args(dir / "out", jsonl);
+  args.push_back(dir / "photos");
+  std::thread interrupter;
+  RunOptions options;
+  options.before_exec = [&](pid_t pid) {
+    interrupter = std::thread([pid, jsonl] {
+      for (int i = 0; i < 6000 && testing::read_whole_file(jsonl).empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      ::kill(pid, SIGINT);
+    });
+  };
+  const RunResult stopped = testing::run_gaze(args, options);
+  interrupter.join();
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
+  EXPECT_NE(stopped.err.find("stopped by SIGINT"), std::string::npos) << stopped.err;
+  const std::vector<json> first = read_jsonl(jsonl);
+  ASSERT_GE(first.size(), 1u);
+  EXPECT_LT(first.size(), static_cast<size_t>(kInputs)) << "the signal came too late to test";
+  EXPECT_EQ(tree(dir / "out").size(), first.size()) << "a panel per line, no temporary";
+
+  args.insert(args.end() - 1, "--resume");
+  const RunResult rest = testing::run_gaze(args);
+  EXPECT_EQ(rest.exit_code, 0) << rest.err;
+  const std::vector<json> all = read_jsonl(jsonl);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kInputs));
+  EXPECT_EQ(by_input(all, dir / "out").size(), static_cast<size_t>(kInputs));
+  EXPECT_EQ(tree(dir / "out").size(), static_cast<size_t>(kInputs));
+}
+
+}  // namespace
+}  // namespace gaze
