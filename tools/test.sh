@@ -59,10 +59,11 @@ fetch_models() {
 
 fetch_models
 if [ "$mode" != sanitize ]; then
-  echo "== tests (optimized build) =="
-  run_pass build
+  echo "== tests (optimized build, 2 OpenMP threads per test: every parallel loop runs split) =="
+  run_pass build -DGAZE_TEST_THREADS=2
 fi
 if [ "$mode" != fast ]; then
   echo "== tests (ASan + UBSan) =="
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_pass build-sanitize -DGAZE_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_pass build-sanitize -DGAZE_SANITIZE=ON \
+    -DGAZE_TEST_THREADS=1
 fi

@@ -61,7 +61,8 @@ TEST(Gemm, MatchesNaiveProductForEveryTransposition) {
 
 TEST(Gemm, ThinProductsMatchTheNaiveProduct) {
   // Every column count of the thin path, inner dimensions from 1 to its limit, row counts that
-  // leave partial row blocks (and 300: the threaded loop), and leading dimensions wider than
+  // leave partial row blocks (and 300: the loop that is threaded when the test has threads,
+  // tools/test.sh's optimized pass), and leading dimensions wider than
   // the matrices.
   uint32_t seed = 10;
   for (int64_t n : {8, 16, 32, 24}) {  // 24: not thin, OpenBLAS

@@ -1,0 +1,69 @@
+// Whole models split over threads give what one thread gives: probabilities, the gradient at the
+// CAM layer and the Grad-CAM map, for families that exercise each fused path of the compiled
+// plan (Winograd, sibling 1x1 GEMMs, depthwise, separable, squeeze-excite). The suite may run
+// with one OpenMP thread (tests/CMakeLists.txt); this test sets the count itself.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include "cam/explain.h"
+#include "tensor/npy.h"
+#include "tests/support/families.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/test_util.h"
+#include "weights/keras_h5.h"
+#include "weights/model_io.h"
+#include "weights/tfjs.h"
+
+namespace gaze {
+namespace {
+
+using nlohmann::json;
+using testing::max_abs;
+using testing::max_abs_diff;
+
+struct ThreadedRun {
+  Tensor probabilities, gradients, map;
+};
+
+ThreadedRun run_with_threads(int threads, const Model& m, const Tensor& x, const std::string& layer) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  CamSession s(m, x, {layer}, true);
+  ThreadedRun r{s.probabilities().clone(), s.gradients(layer, 0, ScoreKind::kLogit).clone(),
+        s.map(layer, 0, CamOptions{})};
+  omp_set_num_threads(before);
+  return r;
+}
+
+void expect_close(const Tensor& one, const Tensor& three, const char* what) {
+  ASSERT_EQ(one.shape(), three.shape()) << what;
+  EXPECT_LE(max_abs_diff(one, three), 1e-5f * (max_abs(one) + 1e-30f)) << what;
+}
+
+class ThreadsModelTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ThreadsModelTest, ThreeThreadsGiveWhatOneGives) {
+  const std::string dir = testing::fixture_path(std::string("families/") + GetParam());
+  const json ref =
+      testing::read_json_fixture(std::string("families/") + GetParam() + "/reference.json");
+  const std::string h5 = testing::test_temp_path(std::string(GetParam()) + ".h5");
+  write_keras_h5(h5, read_tfjs_model(dir + "/model.json"));
+  const LoadedModel loaded = load_keras_model(h5);
+  const std::string layer = ref["cam_layer"];
+  for (const auto& [name, in] : ref["inputs"].items()) {
+    SCOPED_TRACE(name);
+    const Tensor x = testing::batch_of(read_npy(dir + "/" + in["input"].get<std::string>()));
+    const ThreadedRun one = run_with_threads(1, loaded.model, x, layer);
+    const ThreadedRun three = run_with_threads(3, loaded.model, x, layer);
+    expect_close(one.probabilities, three.probabilities, "probabilities");
+    expect_close(one.gradients, three.gradients, "gradients");
+    expect_close(one.map, three.map, "Grad-CAM map");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, ThreadsModelTest,
+                         ::testing::Values("mobilenet_v2", "xception", "efficientnet_b0",
+                                           "resnet_v1", "densenet"));
+
+}  // namespace
+}  // namespace gaze
