@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "layers/keras_config.h"
 #include "layers/keras_layers.h"
@@ -161,13 +163,39 @@ TEST(KerasConfig, BuildsTheRealNsfwjsModels) {
   EXPECT_EQ(inception.output_shape(inception.index_of("mixed10")), (Shape{-1, 8, 8, 2048}));
   EXPECT_EQ(inception.output_shape(inception.index_of("mixed7")), (Shape{-1, 17, 17, 768}));
   EXPECT_EQ(inception.output_shape(inception.output_index()), (Shape{-1, 5}));
-  // The TF.js manifest of this model holds 22,360,869 values (see tests/fixtures/README.md).
   EXPECT_EQ(inception.parameter_count(), 22360869);
 
   Model mobilenet = model_from_keras_config(read_fixture("nsfwjs_mobilenet_v2_config.json"));
   EXPECT_EQ(mobilenet.size(), 162u);
   EXPECT_EQ(mobilenet.output_shape(mobilenet.index_of("out_relu")), (Shape{-1, 7, 7, 1280}));
   EXPECT_EQ(mobilenet.parameter_count(), 2619461);
+}
+
+// The parameter counts above, and each layer's, are those of the published models: the values
+// listed in nsfwjs 4.4.0's TF.js weight manifests (tools/reference/manifest_counts.js wrote
+// tests/fixtures/nsfwjs_manifest_counts.json from node_modules/nsfwjs), not gaze's own sums.
+TEST(KerasConfig, ParameterCountsAreThoseOfTheTfjsManifests) {
+  const nlohmann::json manifests =
+      nlohmann::json::parse(read_fixture("nsfwjs_manifest_counts.json"));
+  EXPECT_EQ(manifests.at("nsfwjs"), "4.4.0");
+  const std::vector<std::tuple<std::string, std::string, int64_t>> models = {
+      {"inception_v3", "nsfwjs_inception_v3_config.json", 22360869},
+      {"mobilenet_v2", "nsfwjs_mobilenet_v2_config.json", 2619461}};
+  for (const auto& [key, config, total] : models) {
+    SCOPED_TRACE(key);
+    const nlohmann::json& manifest = manifests.at("models").at(key);
+    EXPECT_EQ(manifest.at("values").get<int64_t>(), total);  // the figure the README quotes
+    const Model m = model_from_keras_config(read_fixture(config));
+    EXPECT_EQ(m.parameter_count(), total);
+    size_t with_parameters = 0;
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m.layer(i).parameter_count() > 0) ++with_parameters;
+    }
+    EXPECT_EQ(with_parameters, manifest.at("layers").size());
+    for (const auto& [layer, count] : manifest.at("layers").items()) {
+      EXPECT_EQ(m.layer(m.index_of(layer)).parameter_count(), count.get<int64_t>()) << layer;
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // The layers whose numbers are subtle, against TensorFlow.js 4.22.0: SeparableConv2D (depth
 // multiplier order), LayerNormalization (epsilon placement), Normalization (its epsilon rule,
 // TF.js ops), UpSampling2D (bilinear with half-pixel centres, TF.js's port of TensorFlow's
-// kernel), Multiply with broadcasting, Dense on rank 4. The fixture and how it was made:
-// tools/reference/layers_reference.js (tools/reference/LAYERS.md).
+// kernel), Multiply with broadcasting, Dense on rank 4; and 'same' padding where TF puts the extra
+// cell at the bottom/right (Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D; stride 2 on
+// even and odd inputs, even kernels), with TF.js's input gradients where TF.js's own are right.
+// The fixture and how it was made: tools/reference/layers_reference.js
+// (tools/reference/LAYERS.md).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -30,7 +33,8 @@ json fixture() {
 TEST(TfjsLayers, GazeMatchesTensorFlowJs) {
   const json f = fixture();
   EXPECT_EQ(f.at("tfjs").get<std::string>(), "4.22.0");
-  ASSERT_GE(f.at("cases").size(), 11u);
+  ASSERT_GE(f.at("cases").size(), 29u);
+  int gradient_cases = 0;
   for (const json& c : f.at("cases")) {
     const std::string name = c.at("name").get<std::string>();
     SCOPED_TRACE(name + " (reference: " + c.at("reference").get<std::string>() + ")");
@@ -64,7 +68,20 @@ TEST(TfjsLayers, GazeMatchesTensorFlowJs) {
     std::printf("  %-32s max |gaze - tfjs| = %.3g (%.3g of 1 + max|tfjs|)\n", name.c_str(), diff,
                 diff / scale);
     EXPECT_TENSOR_NEAR(got, expected, 2e-6f);
+    if (c.contains("grad")) {
+      ++gradient_cases;
+      std::vector<Var> vars;
+      for (const Tensor& t : inputs) vars.push_back(Var(t, true));
+      backward(b.layer->forward(vars).output, tensor_of(c.at("grad").at("dy")));
+      const Tensor want = tensor_of(c.at("grad").at("input_grad"));
+      const float gdiff = testing::max_abs_diff(vars[0].grad(), want);
+      std::printf("  %-32s max |gaze - tfjs| of d/dx = %.3g\n", name.c_str(), gdiff);
+      EXPECT_TENSOR_NEAR(vars[0].grad(), want, 2e-6f);
+    }
   }
+  // Conv2D, DepthwiseConv2D and MaxPooling2D 'same' cases (not AveragePooling2D: TF.js's gradient
+  // of it is not the adjoint of its forward at 'same' borders, tools/reference/TORCH.md).
+  EXPECT_EQ(gradient_cases, 13);
 }
 
 }  // namespace

@@ -14,6 +14,12 @@
 //  - UpSampling2D bilinear: TF.js's layer calls resizeBilinear WITHOUT half-pixel centres, unlike
 //    Keras 2 and 3 (tf.image.resize); tf.image.resizeBilinear(x, size, false, true) is TF.js's
 //    port of TensorFlow's half-pixel kernel.
+//
+// 'same' padding cases (Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D): stride 2 on even
+// and odd inputs and kernels of even size, where TF pads total = max((ceil(in/s)-1)*s + k - in, 0)
+// with the extra cell at the bottom/right. These also carry "grad": a seeded upstream gradient dy
+// and TF.js's d sum(y * dy) / d x (tf.grad), except AveragePooling2D, whose TF.js gradient is not
+// the adjoint of its forward under 'same' padding (TORCH.md, "TF.js's AvgPool gradient").
 'use strict';
 
 const fs = require('fs');
@@ -156,6 +162,86 @@ function cases() {
                config: { units: 5, activation: 'linear', use_bias: true },
                inputs: [x], weights: w, reference: 'tf.layers.dense',
                output: runLayer(tf.layers.dense({ units: 5 }), [x], w) });
+  }
+  out.push(...samePaddingCases());
+  return out;
+}
+
+// The input gradient TF.js computes for the layer (weights already set): d sum(y * dy) / d x.
+function inputGradient(layer, x, dy) {
+  const g = tf.grad((xt) => tf.sum(tf.mul(layer.apply(xt), tf.tensor(dy.values, dy.shape))));
+  const dx = g(tf.tensor(x.values, x.shape));
+  return { shape: dx.shape, values: values(dx) };
+}
+
+// One 'same'-padding case: the layer run by TF.js, with its input gradient unless `withGrad` is
+// false. `seed` seeds the input, the weights (seed + 1, ...) and dy (seed + 9).
+function sameCase(name, className, config, [reference, layer], xShape, weightShapes, seed, withGrad = true) {
+  const x = named('x', xShape, uniform(xShape, seed));
+  const w = weightShapes.map(([n, shape], i) => named(n, shape, uniform(shape, seed + 1 + i)));
+  const output = runLayer(layer, [x], w);
+  const c = { name, class_name: className, config, inputs: [x], weights: w,
+              reference, output };
+  if (withGrad) {
+    const dy = named('dy', output.shape, uniform(output.shape, seed + 9));
+    c.grad = { dy, input_grad: inputGradient(layer, x, dy) };
+  }
+  return c;
+}
+
+function samePaddingCases() {
+  const out = [];
+  const conv = (name, k, s, xShape, filters, seed) => {
+    const kernel = [k[0], k[1], xShape[3], filters];
+    out.push(sameCase(name, 'Conv2D',
+                      { filters, kernel_size: k, strides: s, padding: 'same', use_bias: true,
+                        activation: 'linear', data_format: 'channels_last', dilation_rate: [1, 1] },
+                      ['tf.layers.conv2d',
+                       tf.layers.conv2d({ filters, kernelSize: k, strides: s, padding: 'same', useBias: true })],
+                      xShape, [['kernel', kernel], ['bias', [filters]]], seed));
+  };
+  // 3x3/2 on 8x7: rows padded (0, 1) (even input), columns (1, 1) (odd input).
+  conv('conv2d_same_k3_s2_even_odd', [3, 3], [2, 2], [2, 8, 7, 3], 4, 100);
+  // 2x2/1 on 5x6: the one padding cell of each axis at the bottom/right.
+  conv('conv2d_same_k2_s1', [2, 2], [1, 1], [1, 5, 6, 3], 3, 110);
+  // 4x4/2 on 9x8: rows padded (1, 2), columns (1, 1).
+  conv('conv2d_same_k4_s2', [4, 4], [2, 2], [1, 9, 8, 2], 3, 120);
+  // 2x3/2 on 6x6: rows padded (0, 0), columns (0, 1).
+  conv('conv2d_same_k2x3_s2', [2, 3], [2, 2], [1, 6, 6, 2], 2, 130);
+
+  const depthwise = (name, k, s, xShape, mult, seed) => {
+    const c = xShape[3];
+    out.push(sameCase(name, 'DepthwiseConv2D',
+                      { kernel_size: k, strides: s, padding: 'same', depth_multiplier: mult,
+                        use_bias: true, activation: 'linear', data_format: 'channels_last',
+                        dilation_rate: [1, 1] },
+                      ['tf.layers.depthwiseConv2d',
+                       tf.layers.depthwiseConv2d({ kernelSize: k, strides: s, padding: 'same',
+                                                   depthMultiplier: mult, useBias: true })],
+                      xShape, [['depthwise_kernel', [k[0], k[1], c, mult]], ['bias', [c * mult]]], seed));
+  };
+  // MobileNetV2's stride-2 depthwise, but 'same' (TF.js and Keras 3 export it so): 8x8, (0, 1).
+  depthwise('depthwise_conv2d_same_k3_s2_even', [3, 3], [2, 2], [2, 8, 8, 3], 2, 140);
+  depthwise('depthwise_conv2d_same_k3_s2_odd', [3, 3], [2, 2], [1, 7, 9, 4], 1, 150);
+  depthwise('depthwise_conv2d_same_k2_s1', [2, 2], [1, 1], [1, 6, 5, 3], 2, 160);
+  depthwise('depthwise_conv2d_same_k4_s2', [4, 4], [2, 2], [1, 9, 8, 2], 1, 170);
+
+  const pool = (name, className, [fnName, layerFn], p, s, xShape, seed) => {
+    const withGrad = className === 'MaxPooling2D';
+    out.push(sameCase(name, className,
+                      { pool_size: p, strides: s, padding: 'same', data_format: 'channels_last' },
+                      [`tf.layers.${fnName}`, layerFn({ poolSize: p, strides: s, padding: 'same' })],
+                      xShape, [], seed, withGrad));
+  };
+  // Inputs in [-1, 1): a padded cell taken as 0 would win a max and change an average.
+  for (const [cls, fn, tag] of [['MaxPooling2D', ['maxPooling2d', tf.layers.maxPooling2d], 'max'],
+                                ['AveragePooling2D', ['averagePooling2d', tf.layers.averagePooling2d], 'avg']]) {
+    const seed = tag === 'max' ? 200 : 300;
+    pool(`${tag}_pool_same_3_s2_even`, cls, fn, [3, 3], [2, 2], [2, 8, 8, 3], seed);
+    pool(`${tag}_pool_same_3_s2_odd`, cls, fn, [3, 3], [2, 2], [1, 7, 9, 2], seed + 10);
+    pool(`${tag}_pool_same_2_s2_odd`, cls, fn, [2, 2], [2, 2], [1, 7, 7, 2], seed + 20);
+    pool(`${tag}_pool_same_2_s1`, cls, fn, [2, 2], [1, 1], [1, 5, 6, 2], seed + 30);
+    pool(`${tag}_pool_same_4_s2`, cls, fn, [4, 4], [2, 2], [1, 9, 8, 2], seed + 40);
   }
   return out;
 }
