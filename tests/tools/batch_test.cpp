@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -231,6 +234,44 @@ TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
   EXPECT_EQ(all.size(), static_cast<size_t>(kInputs));
   EXPECT_EQ(by_input(all, dir / "out").size(), static_cast<size_t>(kInputs));
   EXPECT_EQ(tree(dir / "out").size(), static_cast<size_t>(kInputs));
+}
+
+// examples/cluster/gaze-shard.sh as Slurm and Kubernetes run it: three tasks, told their index
+// the way each engine tells it, together give one run's results.
+int run_shard_script(const std::string& engine_env, const std::string& out, const std::string& in) {
+  const std::string command = engine_env + " GAZE=" + std::string(GAZE_BINARY) +
+                              " GAZE_INPUT=" + in + " GAZE_OUT=" + out + " OMP_NUM_THREADS=1 " +
+                              testing::source_path("examples/cluster/gaze-shard.sh") +
+                              " --quiet --model " + testing::tiny_model() + " >/dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Batch, TheClusterScriptRunsOneShardPerSlurmOrKubernetesTask) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  std::vector<std::string> args = cam_args(dir / "one", dir / "one.jsonl");
+  args.insert(args.end(), {"--quiet", photos});
+  ASSERT_EQ(testing::run_gaze(args).exit_code, 1);
+  std::vector<json> slurm, kubernetes;
+  for (int i = 0; i < 3; ++i) {
+    const std::string index = std::to_string(i);
+    EXPECT_LE(run_shard_script("SLURM_ARRAY_TASK_ID=" + index + " SLURM_ARRAY_TASK_COUNT=3",
+                               dir / "slurm", photos),
+              1);
+    EXPECT_LE(
+        run_shard_script("JOB_COMPLETION_INDEX=" + index + " GAZE_SHARDS=3", dir / "k8s", photos),
+        1);
+    for (const json& l : read_jsonl(dir / ("slurm/results-" + index + ".jsonl")))
+      slurm.push_back(l);
+    for (const json& l : read_jsonl(dir / ("k8s/results-" + index + ".jsonl")))
+      kubernetes.push_back(l);
+  }
+  const auto whole = by_input(read_jsonl(dir / "one.jsonl"), dir / "one");
+  EXPECT_EQ(by_input(slurm, dir / "slurm/panels"), whole);
+  EXPECT_EQ(by_input(kubernetes, dir / "k8s/panels"), whole);
+  EXPECT_EQ(tree(dir / "slurm/panels"), tree(dir / "one"));
+  EXPECT_EQ(run_shard_script("", dir / "none", photos), 2) << "no index: refused";
 }
 
 }  // namespace
