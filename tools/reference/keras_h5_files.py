@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+"""Write one TF.js model as the legacy `.h5` files Keras writes, with h5py, in Keras' own layouts.
+
+    /usr/bin/python3 tools/reference/keras_h5_files.py      # writes tests/fixtures/keras_h5/
+
+Every other `.h5` of the tests comes from gaze's own writer, so a mistake shared by gaze's reader and writer
+would pass unseen. These files come from h5py (Debian's python3-h5py 3.7), through the same h5py calls, in the
+same order and with the same Python types as Keras' writer, so h5py picks the same HDF5 types Keras gets:
+  - a Python `str` attribute becomes a variable-length UTF-8 string;
+  - `bytes`, and a list of `bytes`, become variable-length ASCII strings (h5py >= 3);
+  - a NumPy `S` array (what `np.asarray(list of bytes)` gives) becomes fixed-length strings;
+  - an empty list becomes an empty float64 array (`weight_names` of a layer without weights).
+
+The code followed (github.com/keras-team/...):
+  keras     keras/src/legacy/saving/legacy_h5_format.py at v3.15.1 (the same at 3422977a, 3.16.0.dev):
+              save_model_to_hdf5, save_weights_to_hdf5_group, save_subset_weights_to_hdf5_group,
+              save_attributes_to_hdf5_group (HDF5_OBJECT_HEADER_LIMIT = 64512), load_weights_from_hdf5_group,
+              load_attributes_from_hdf5_group;
+            keras/src/legacy/saving/saving_utils.py model_metadata;
+            keras/src/legacy/saving/serialization.py serialize_keras_object (the layer entries of the config);
+            keras/src/models/functional.py Functional.get_config, serialize_node (nodes stay `__keras_tensor__`);
+            keras/src/backend/common/variables.py Variable.path ("conv1/kernel": no ":0").
+  tf-keras  tf_keras/saving/legacy/hdf5_format.py at v2.21.0 (the same functions; weight names are tf.Variable
+            names, "conv1/kernel:0"); tf_keras/saving/legacy/saving_utils.py model_metadata;
+            tf_keras/engine/training.py Model.to_json / _updated_config (keras_version and backend in the JSON).
+
+The model is tests/fixtures/families/mobilenet_v1 (Conv2D, BatchNormalization, ReLU(6), ZeroPadding2D,
+DepthwiseConv2D, GlobalAveragePooling2D(keepdims), Dropout, Reshape, softmax): its TF.js weights, decoded from
+weights.bin per the manifest, go into every file, so TF.js's stored outputs (its reference.json) are the
+reference for every file. The files (tests/fixtures/README.md describes them):
+  tf_keras_model.h5           tf.keras 2.21 model.save("m.h5"): names "conv1/kernel:0"
+  tf_keras_weights.h5         tf.keras model.save_weights("w.h5"): the same, at the root
+  tf_keras_model.json         tf.keras model.to_json(), the config for tf_keras_weights.h5
+  keras3_legacy_model.h5      Keras 3.15.1 model.save("m.h5"): names "conv1/kernel", Keras 3 layer configs
+  keras3_legacy_weights.h5    Keras 3 save_weights_to_hdf5_group at the root (config: the family's config.json)
+  tf_keras_chunked_model.h5   tf.keras model.save with one layer name long enough that layer_names exceeds
+                              64512 bytes: Keras splits it into layer_names0, layer_names1 (fixed-length strings)
+  h5py2_model.h5              tf.keras model.save as written through h5py 2, which stored bytes as fixed-length
+                              strings (files from before h5py 3.0, e.g. Keras 2.2's)
+
+The script checks its output by reading each file back as Keras' load_weights_from_hdf5_group does (by layer
+order, weight_names from the attribute or its chunks): every TF.js weight comes back once, equal, in Keras'
+order; and each attribute has the HDF5 string type named above.
+"""
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import keras3_files  # noqa: E402  (load_tfjs, Graph, var_roles: shared with the Keras 3 files)
+
+FIXTURES = HERE.parent.parent / "tests" / "fixtures"
+FAMILY = FIXTURES / "families" / "mobilenet_v1"
+OUT = FIXTURES / "keras_h5"
+HDF5_OBJECT_HEADER_LIMIT = 64512  # legacy_h5_format.py
+TF_KERAS_VERSION = "2.21.0"
+KERAS3_VERSION = "3.15.1"
+BACKEND = "tensorflow"
+LONG_LAYER = "conv_preds"  # renamed in the chunked file; any name works, TF.js' numbers do not depend on it
+
+
+def fail(msg):
+    raise SystemExit(f"keras_h5_files: error: {msg}")
+
+
+# ------------------------------------------------------------------------------------------- string storage
+
+class H5py3:
+    """What h5py >= 3 does with the values Keras assigns: plain assignment."""
+
+    @staticmethod
+    def attr(group, name, value):
+        group.attrs[name] = value
+
+
+class H5py2:
+    """What h5py 2 did with them: bytes (and lists of bytes) were stored as fixed-length strings."""
+
+    @staticmethod
+    def attr(group, name, value):
+        if isinstance(value, bytes):
+            value = np.bytes_(value)
+        elif isinstance(value, list) and value and all(isinstance(v, bytes) for v in value):
+            value = np.asarray(value)
+        group.attrs[name] = value
+
+
+# ------------------------------------------------------------------------------------------- Keras' writer
+
+def save_attributes_to_hdf5_group(group, name, data, h5):
+    """legacy_h5_format.save_attributes_to_hdf5_group: the list whole when np.asarray(data) fits in
+    HDF5_OBJECT_HEADER_LIMIT bytes, else np.array_split into the fewest chunks that each fit, as <name>0, ..."""
+    if any(len(x) > HDF5_OBJECT_HEADER_LIMIT for x in data):
+        fail(f"{name}: an item is longer than {HDF5_OBJECT_HEADER_LIMIT} bytes")
+    data_npy = np.asarray(data)
+    num_chunks = 1
+    chunked_data = np.array_split(data_npy, num_chunks)
+    while any(x.nbytes > HDF5_OBJECT_HEADER_LIMIT for x in chunked_data):
+        num_chunks += 1
+        chunked_data = np.array_split(data_npy, num_chunks)
+    if num_chunks > 1:
+        for chunk_id, chunk_data in enumerate(chunked_data):
+            group.attrs["%s%d" % (name, chunk_id)] = chunk_data  # NumPy S arrays under either h5py
+    else:
+        h5.attr(group, name, data)  # the list itself
+
+
+def save_subset_weights_to_hdf5_group(f, weights, h5):
+    """save_subset_weights_to_hdf5_group: weight_names, then one dataset per name; a name with '/' makes
+    nested groups ("conv1/kernel:0" -> <layer>/conv1/kernel:0)."""
+    weight_names = [name.encode("utf8") for name, _ in weights]
+    save_attributes_to_hdf5_group(f, "weight_names", weight_names, h5)
+    for name, (_, val) in zip(weight_names, weights):
+        param_dset = f.create_dataset(name, val.shape, dtype=val.dtype)
+        param_dset[:] = val
+
+
+def save_weights_to_hdf5_group(f, model, h5):
+    """save_weights_to_hdf5_group: layer_names in model.layers order, backend and keras_version as bytes, one
+    group per layer in sorted name order, then top_level_model_weights (empty: a Functional model has no
+    weights of its own)."""
+    save_attributes_to_hdf5_group(f, "layer_names", [layer.name.encode("utf8") for layer in model.layers], h5)
+    h5.attr(f, "backend", BACKEND.encode("utf8"))
+    h5.attr(f, "keras_version", model.keras_version.encode("utf8"))
+    for layer in sorted(model.layers, key=lambda x: x.name):
+        g = f.create_group(layer.name)
+        save_subset_weights_to_hdf5_group(g, layer.weights, h5)
+    g = f.create_group("top_level_model_weights")
+    save_subset_weights_to_hdf5_group(g, [], h5)
+
+
+def save_model_to_hdf5(path, model, h5):
+    """save_model_to_hdf5 with saving_utils.model_metadata: keras_version and backend as str, model_config as
+    JSON bytes; then the model_weights group. An uncompiled model: no training_config, no optimizer_weights."""
+    metadata = dict(keras_version=model.keras_version, backend=BACKEND,
+                    model_config={"class_name": "Functional", "config": model.config})
+    with h5py.File(path, mode="w") as f:
+        for k, v in metadata.items():
+            if isinstance(v, (dict, list, tuple)):
+                h5.attr(f, k, json.dumps(v).encode("utf8"))
+            else:
+                h5.attr(f, k, v)
+        save_weights_to_hdf5_group(f.create_group("model_weights"), model, h5)
+
+
+def save_weights_file(path, model, h5):
+    """model.save_weights("w.h5") (tf.keras; Keras 3 calls the same function for a legacy file): the group is
+    the file's root."""
+    with h5py.File(path, mode="w") as f:
+        save_weights_to_hdf5_group(f, model, h5)
+
+
+# ------------------------------------------------------------------------------------------- the model
+
+class Layer:
+    def __init__(self, name, weights):
+        self.name = name
+        self.weights = weights  # [(variable name, array)] in _legacy_weights order
+
+
+class Model:
+    def __init__(self, keras_version, config, layers):
+        self.keras_version = keras_version
+        self.config = config
+        self.layers = layers
+
+
+def keras3_variable(node, role):
+    """Keras 3's variable name: DepthwiseConv2D's kernel is "kernel" (base_depthwise_conv.py build); TF.js and
+    tf.keras call it depthwise_kernel. The other names are the same."""
+    return "kernel" if node.cls == "DepthwiseConv2D" and role == "depthwise_kernel" else role
+
+
+def model_layers(graph, tfjs_weights, variable_name):
+    """model.layers in order (a Functional model's layers include its InputLayer), each with its variables in
+    _legacy_weights order: trainable, then non-trainable (keras3_files.var_roles)."""
+    used = set()
+    layers = []
+    for node in graph.nodes:
+        weights = []
+        for role in keras3_files.var_roles(node):
+            key = f"{node.name}/{role}"
+            used.add(key)
+            weights.append((variable_name(node, role), tfjs_weights[key]))
+        layers.append(Layer(node.name, weights))
+    if used != set(tfjs_weights):
+        fail(f"TF.js weights not placed: {sorted(set(tfjs_weights) - used)}")
+    return layers
+
+
+def tf_keras_config(topology):
+    """tf.keras Functional.get_config: the JSON TF.js writes is Keras 2's, except that tf.keras >= 2.4 names
+    the class Functional where TF.js writes Model."""
+    if topology["class_name"] != "Model":
+        fail("the family is not a functional model")
+    return copy.deepcopy(topology["config"])
+
+
+def keras3_legacy_config(keras3_json):
+    """Keras 3's get_config under use_legacy_config (the .h5 writer): each layer serialized by
+    legacy serialization.serialize_keras_object, {"class_name", "config"} with no module, registered_name or
+    build_config, plus name and inbound_nodes, which serialize_node still writes as __keras_tensor__ args.
+    The values inside each layer's config (dtype policy, initializers) are get_config's, as in config.json."""
+    config = copy.deepcopy(keras3_json["config"])
+    for layer in config["layers"]:
+        for key in ("module", "registered_name", "build_config"):
+            layer.pop(key, None)
+    return config
+
+
+def rename_layer(config, old, new):
+    """A Keras 2 (TF.js-format) config with layer `old` called `new`: its entry and every reference."""
+    def ref(entry):
+        return [new if entry[0] == old else entry[0]] + list(entry[1:])
+    for layer in config["layers"]:
+        if layer["name"] == old:
+            layer["name"] = layer["config"]["name"] = new
+        layer["inbound_nodes"] = [[ref(e) for e in node] for node in layer["inbound_nodes"]]
+    config["input_layers"] = [ref(e) for e in config["input_layers"]]
+    config["output_layers"] = [ref(e) for e in config["output_layers"]]
+
+
+def long_name(count):
+    """A layer name that makes `count` layer names (padded to the longest, as np.asarray pads) exceed
+    HDF5_OBJECT_HEADER_LIMIT: about 2.9 kB for this model's 23 layers."""
+    base = LONG_LAYER + "_with_a_name_long_enough_to_split_layer_names"
+    return (base + "_" + "x" * (HDF5_OBJECT_HEADER_LIMIT // count + 64))[: HDF5_OBJECT_HEADER_LIMIT // count + 64]
+
+
+# ------------------------------------------------------------------------------------------- checks
+
+def load_attributes_from_hdf5_group(group, name):
+    """legacy_h5_format.load_attributes_from_hdf5_group."""
+    def decoded(values):
+        return [n.decode("utf8") if hasattr(n, "decode") else n for n in values]
+    if name in group.attrs:
+        return decoded(group.attrs[name])
+    data, chunk_id = [], 0
+    while f"{name}{chunk_id}" in group.attrs:
+        data.extend(decoded(group.attrs[f"{name}{chunk_id}"]))
+        chunk_id += 1
+    return data
+
+
+def check_weights(group, model):
+    """load_weights_from_hdf5_group's reading: the layers whose weight_names are not empty, in layer_names
+    order, each weight read by name; they must be the model's weighted layers' values, in order."""
+    expected = [layer for layer in model.layers if layer.weights]
+    names = [n for n in load_attributes_from_hdf5_group(group, "layer_names")
+             if load_attributes_from_hdf5_group(group[n], "weight_names")]
+    if names != [layer.name for layer in expected]:
+        fail(f"{group.file.filename}: weighted layers {names}")
+    for name, layer in zip(names, expected):
+        g = group[name]
+        got = [(w, np.asarray(g[w])) for w in load_attributes_from_hdf5_group(g, "weight_names")]
+        if [w for w, _ in got] != [w for w, _ in layer.weights]:
+            fail(f"{g.name}: weight_names {[w for w, _ in got]}")
+        for (w, value), (_, want) in zip(got, layer.weights):
+            if value.dtype != want.dtype or not np.array_equal(value, want):
+                fail(f"{g.name}/{w}: not the TF.js weight")
+
+
+def string_kind(group, name):
+    """'vlen-utf8', 'vlen-ascii', 'fixed' or 'float64' (an empty list): the HDF5 type of an attribute."""
+    t = group.attrs.get_id(name).get_type()
+    if not isinstance(t, h5py.h5t.TypeStringID):
+        return str(group.attrs[name].dtype)
+    if not t.is_variable_str():
+        return "fixed"
+    return "vlen-utf8" if t.get_cset() == h5py.h5t.CSET_UTF8 else "vlen-ascii"
+
+
+def check_types(path, root, expected):
+    for where, name, kind in expected:
+        group = root[where] if where else root
+        if name not in group.attrs:
+            fail(f"{path}: {where or '/'} has no attribute {name}")
+        if string_kind(group, name) != kind:
+            fail(f"{path}: {where or '/'}:{name} is {string_kind(group, name)}, expected {kind}")
+
+
+def check_file(path, model, weights_at, types):
+    with h5py.File(path, "r") as f:
+        check_weights(f[weights_at] if weights_at else f, model)
+        check_types(path.name, f, types)
+        if "model_config" in f.attrs:
+            text = f.attrs["model_config"]
+            config = json.loads(text.decode("utf8") if hasattr(text, "decode") else text)
+            if config != {"class_name": "Functional", "config": model.config}:
+                fail(f"{path}: model_config does not read back")
+
+
+def types_of(kind, full, weightless="input_layer", chunked=False):
+    """The attribute types expected in a file written with h5py 3 ('vlen') or as h5py 2 did ('fixed')."""
+    b = "vlen-ascii" if kind == "vlen" else "fixed"        # bytes, and lists of bytes
+    s = "vlen-utf8"                                         # str: the same under both
+    w = "model_weights" if full else ""
+    layer_names = [(w, "layer_names0", "fixed"), (w, "layer_names1", "fixed")] if chunked else [(w, "layer_names", b)]
+    out = layer_names + [(w, "backend", b), (w, "keras_version", b),
+                         (f"{w}/conv1" if w else "conv1", "weight_names", b),
+                         (f"{w}/{weightless}" if w else weightless, "weight_names", "float64")]
+    if full:
+        out += [("", "keras_version", s), ("", "backend", s), ("", "model_config", b)]
+    return out
+
+
+# ------------------------------------------------------------------------------------------- main
+
+def main():
+    topology, tfjs_weights = keras3_files.load_tfjs(FAMILY)
+    graph = keras3_files.Graph(topology)
+    OUT.mkdir(exist_ok=True)
+
+    tf_keras = Model(TF_KERAS_VERSION, tf_keras_config(topology),
+                     model_layers(graph, tfjs_weights, lambda node, role: f"{node.name}/{role}:0"))
+    keras3_json = json.loads((FAMILY / "config.json").read_text())
+    keras3 = Model(KERAS3_VERSION, keras3_legacy_config(keras3_json),
+                   model_layers(graph, tfjs_weights,
+                                lambda node, role: f"{node.name}/{keras3_variable(node, role)}"))
+
+    chunked_config = tf_keras_config(topology)
+    new = long_name(len(graph.nodes))
+    rename_layer(chunked_config, LONG_LAYER, new)
+    chunked_layers = model_layers(graph, tfjs_weights, lambda node, role: f"{node.name}/{role}:0")
+    for layer in chunked_layers:
+        if layer.name == LONG_LAYER:
+            layer.name = new
+            layer.weights = [(f"{new}/{w.split('/', 1)[1]}", v) for w, v in layer.weights]
+    chunked = Model(TF_KERAS_VERSION, chunked_config, chunked_layers)
+
+    files = [
+        ("tf_keras_model.h5", tf_keras, H5py3, True, types_of("vlen", True)),
+        ("tf_keras_weights.h5", tf_keras, H5py3, False, types_of("vlen", False)),
+        ("keras3_legacy_model.h5", keras3, H5py3, True, types_of("vlen", True)),
+        ("keras3_legacy_weights.h5", keras3, H5py3, False, types_of("vlen", False)),
+        ("tf_keras_chunked_model.h5", chunked, H5py3, True, types_of("vlen", True, chunked=True)),
+        ("h5py2_model.h5", tf_keras, H5py2, True, types_of("fixed", True)),
+    ]
+    for name, model, h5, full, types in files:
+        path = OUT / name
+        (save_model_to_hdf5 if full else save_weights_file)(path, model, h5)
+        check_file(path, model, "model_weights" if full else "", types)
+        print(f"{path.relative_to(FIXTURES.parent.parent)}: {path.stat().st_size} bytes")
+
+    # tf.keras model.to_json() (training.py _updated_config): json.dumps with the default separators.
+    to_json = {"class_name": "Functional", "config": tf_keras.config, "keras_version": TF_KERAS_VERSION,
+               "backend": BACKEND}
+    (OUT / "tf_keras_model.json").write_text(json.dumps(to_json))
+
+
+if __name__ == "__main__":
+    main()
