@@ -87,8 +87,8 @@ TEST_P(KerasWrittenH5Test, SameOutputAsTheTfjsModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, KerasWrittenH5Test, ::testing::ValuesIn(kForms),
-                         [](const ::testing::TestParamInfo<Form>& info) {
-                           std::string name = info.param.file;
+                         [](const ::testing::TestParamInfo<Form>& param) {
+                           std::string name = param.param.file;
                            return name.substr(0, name.find('.'));
                          });
 
