@@ -1,6 +1,7 @@
 // `gaze classify` on the legacy .h5 files written with h5py in Keras' own layouts
 // (tests/fixtures/keras_h5/, tools/reference/keras_h5_files.py): TF.js's stored probabilities of
-// tests/fixtures/families/mobilenet_v1 for both of its inputs, from every file.
+// tests/fixtures/families/mobilenet_v1 (or finetuned_nested, for the nested files) for both of
+// its inputs, from every file.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -15,17 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-TEST(CliKerasWrittenH5, ClassifyGivesTfjsProbabilities) {
-  const json ref = testing::read_json_fixture("families/mobilenet_v1/reference.json");
-  const std::string family = testing::fixture_path("families/mobilenet_v1/");
-  const std::vector<std::vector<std::string>> forms = {
-      {"tf_keras_model.h5"},
-      {"tf_keras_weights.h5", "--config", testing::fixture_path("keras_h5/tf_keras_model.json")},
-      {"keras3_legacy_model.h5"},
-      {"keras3_legacy_weights.h5", "--config", family + "config.json"},
-      {"tf_keras_chunked_model.h5"},
-      {"h5py2_model.h5"},
-  };
+// Each file's TF.js probabilities for both inputs of its family, through `gaze classify --json`.
+void expect_tfjs_probabilities(const std::string& family_name,
+                               const std::vector<std::vector<std::string>>& forms) {
+  const json ref = testing::read_json_fixture("families/" + family_name + "/reference.json");
+  const std::string family = testing::fixture_path("families/" + family_name + "/");
   for (const std::vector<std::string>& form : forms) {
     SCOPED_TRACE(form[0]);
     std::vector<std::string> args = {
@@ -52,6 +47,30 @@ TEST(CliKerasWrittenH5, ClassifyGivesTfjsProbabilities) {
       }
     }
   }
+}
+
+TEST(CliKerasWrittenH5, ClassifyGivesTfjsProbabilities) {
+  const std::string config = testing::fixture_path("families/mobilenet_v1/config.json");
+  expect_tfjs_probabilities("mobilenet_v1",
+                            {
+                                {"tf_keras_model.h5"},
+                                {"tf_keras_weights.h5", "--config",
+                                 testing::fixture_path("keras_h5/tf_keras_model.json")},
+                                {"keras3_legacy_model.h5"},
+                                {"keras3_legacy_weights.h5", "--config", config},
+                                {"tf_keras_chunked_model.h5"},
+                                {"h5py2_model.h5"},
+                            });
+}
+
+TEST(CliKerasWrittenH5, ClassifyTakesNestedModels) {
+  const std::string config = testing::fixture_path("keras_h5/tf_keras_nested_model.json");
+  expect_tfjs_probabilities("finetuned_nested",
+                            {
+                                {"tf_keras_nested_model.h5"},
+                                {"tf_keras_nested_weights.h5", "--config", config},
+                                {"keras3_legacy_nested_model.h5"},
+                            });
 }
 
 }  // namespace

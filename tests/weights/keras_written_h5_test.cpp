@@ -2,7 +2,9 @@
 // tools/reference/keras_h5_files.py from the TF.js model tests/fixtures/families/mobilenet_v1:
 // tf.keras and Keras 3 full models and weights-only files, weight names with and without ":0",
 // layer_names split into layer_names0/1, and strings both variable-length (h5py 3) and
-// fixed-length (h5py 2). Each must give TF.js's stored probabilities for that model.
+// fixed-length (h5py 2); and from tests/fixtures/families/finetuned_nested, a model nested as a
+// layer, whose one group lists all its trainable weights before all its non-trainable ones. Each
+// must give TF.js's stored probabilities for its model.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -22,21 +24,27 @@ namespace {
 
 using nlohmann::json;
 
-const std::string kFamily = "families/mobilenet_v1";
-
 struct Form {
   const char* file;    // under tests/fixtures/keras_h5/
   const char* config;  // under tests/fixtures/, for a weights-only file; "" for a full model
+  const char* family;  // the TF.js model it holds: tests/fixtures/families/<family>
 };
 
 const Form kForms[] = {
-    {"tf_keras_model.h5", ""},
-    {"tf_keras_weights.h5", "keras_h5/tf_keras_model.json"},
-    {"keras3_legacy_model.h5", ""},
-    {"keras3_legacy_weights.h5", "families/mobilenet_v1/config.json"},
-    {"tf_keras_chunked_model.h5", ""},
-    {"h5py2_model.h5", ""},
+    {"tf_keras_model.h5", "", "mobilenet_v1"},
+    {"tf_keras_weights.h5", "keras_h5/tf_keras_model.json", "mobilenet_v1"},
+    {"keras3_legacy_model.h5", "", "mobilenet_v1"},
+    {"keras3_legacy_weights.h5", "families/mobilenet_v1/config.json", "mobilenet_v1"},
+    {"tf_keras_chunked_model.h5", "", "mobilenet_v1"},
+    {"h5py2_model.h5", "", "mobilenet_v1"},
+    {"tf_keras_nested_model.h5", "", "finetuned_nested"},
+    {"tf_keras_nested_weights.h5", "keras_h5/tf_keras_nested_model.json", "finetuned_nested"},
+    {"keras3_legacy_nested_model.h5", "", "finetuned_nested"},
 };
+
+std::string family_dir(const Form& form) {
+  return std::string("families/") + form.family;
+}
 
 std::string h5_path(const std::string& name) {
   return testing::fixture_path("keras_h5/" + name);
@@ -48,8 +56,9 @@ LoadedModel load_form(const Form& form) {
 }
 
 // The model's input [1, 96, 96, 3] for one of reference.json's inputs.
-Tensor input_of(const json& in) {
-  const Tensor x = read_npy(testing::fixture_path(kFamily + "/" + in["input"].get<std::string>()));
+Tensor input_of(const Form& form, const json& in) {
+  const Tensor x =
+      read_npy(testing::fixture_path(family_dir(form) + "/" + in["input"].get<std::string>()));
   return x.rank() == 3 ? x.reshape({1, x.dim(0), x.dim(1), x.dim(2)}) : x;
 }
 
@@ -61,25 +70,27 @@ Tensor probs_of(const json& in) {
 class KerasWrittenH5Test : public ::testing::TestWithParam<Form> {};
 
 TEST_P(KerasWrittenH5Test, GivesTfjsProbabilities) {
-  const json ref = testing::read_json_fixture(kFamily + "/reference.json");
+  const json ref = testing::read_json_fixture(family_dir(GetParam()) + "/reference.json");
   const LoadedModel loaded = load_form(GetParam());
   for (const auto& [name, in] : ref["inputs"].items()) {
     SCOPED_TRACE(name);
-    EXPECT_TENSOR_NEAR(loaded.model.forward(input_of(in)).output.value(), probs_of(in), 1e-5f);
+    EXPECT_TENSOR_NEAR(loaded.model.forward(input_of(GetParam(), in)).output.value(), probs_of(in),
+                       1e-5f);
   }
 }
 
 // The same weights as the TF.js model itself (model.json + weights.bin), so the same output bit
 // for bit: every weight reached its slot, none went to a sibling of the same shape.
 TEST_P(KerasWrittenH5Test, SameOutputAsTheTfjsModel) {
-  const json ref = testing::read_json_fixture(kFamily + "/reference.json");
+  const json ref = testing::read_json_fixture(family_dir(GetParam()) + "/reference.json");
   const std::string tmp = testing::test_temp_path("tfjs.h5");
-  write_keras_h5(tmp, read_tfjs_model(testing::fixture_path(kFamily + "/model.json")));
+  write_keras_h5(tmp,
+                 read_tfjs_model(testing::fixture_path(family_dir(GetParam()) + "/model.json")));
   const LoadedModel tfjs = load_model(tmp);
   const LoadedModel loaded = load_form(GetParam());
   for (const auto& [name, in] : ref["inputs"].items()) {
     SCOPED_TRACE(name);
-    const Tensor x = input_of(in);
+    const Tensor x = input_of(GetParam(), in);
     EXPECT_EQ(testing::max_abs_diff(loaded.model.forward(x).output.value(),
                                     tfjs.model.forward(x).output.value()),
               0.0f);
@@ -136,6 +147,14 @@ TEST(KerasWrittenH5, ReadsTheLayoutAsKerasDoes) {
   EXPECT_EQ(chunked.layers[20].layer.rfind("conv_preds_", 0), 0u);
   ASSERT_EQ(chunked.layers[20].weights.size(), 2u);
   EXPECT_EQ(chunked.layers[20].weights[1].name, chunked.layers[20].layer + "/bias:0");
+
+  // The nested model's one group: 15 trainable weights of its layers, then 10 moving statistics.
+  const KerasFile nested = read_keras_h5(h5_path("tf_keras_nested_model.h5"));
+  ASSERT_EQ(nested.layers.size(), 7u);
+  EXPECT_EQ(nested.layers[2].layer, "mobilenet_0.25_96");
+  ASSERT_EQ(nested.layers[2].weights.size(), 25u);
+  EXPECT_EQ(nested.layers[2].weights[14].name, "conv_pw_2_bn/beta:0");
+  EXPECT_EQ(nested.layers[2].weights[15].name, "conv1_bn/moving_mean:0");
 }
 
 }  // namespace

@@ -24,10 +24,11 @@ The code followed (github.com/keras-team/...):
             names, "conv1/kernel:0"); tf_keras/saving/legacy/saving_utils.py model_metadata;
             tf_keras/engine/training.py Model.to_json / _updated_config (keras_version and backend in the JSON).
 
-The model is tests/fixtures/families/mobilenet_v1 (Conv2D, BatchNormalization, ReLU(6), ZeroPadding2D,
-DepthwiseConv2D, GlobalAveragePooling2D(keepdims), Dropout, Reshape, softmax): its TF.js weights, decoded from
-weights.bin per the manifest, go into every file, so TF.js's stored outputs (its reference.json) are the
-reference for every file. The files (tests/fixtures/README.md describes them):
+The models are tests/fixtures/families/mobilenet_v1 (Conv2D, BatchNormalization, ReLU(6), ZeroPadding2D,
+DepthwiseConv2D, GlobalAveragePooling2D(keepdims), Dropout, Reshape, softmax) and finetuned_nested (a MobileNet
+base nested as one layer): their TF.js weights, decoded from weights.bin per the manifest, go into the files, so
+TF.js's stored outputs (each family's reference.json) are the reference for every file. The files
+(tests/fixtures/README.md describes them):
   tf_keras_model.h5           tf.keras 2.21 model.save("m.h5"): names "conv1/kernel:0"
   tf_keras_weights.h5         tf.keras model.save_weights("w.h5"): the same, at the root
   tf_keras_model.json         tf.keras model.to_json(), the config for tf_keras_weights.h5
@@ -37,6 +38,9 @@ reference for every file. The files (tests/fixtures/README.md describes them):
                               64512 bytes: Keras splits it into layer_names0, layer_names1 (fixed-length strings)
   h5py2_model.h5              tf.keras model.save as written through h5py 2, which stored bytes as fixed-length
                               strings (files from before h5py 3.0, e.g. Keras 2.2's)
+  tf_keras_nested_model.h5, tf_keras_nested_weights.h5 (+ tf_keras_nested_model.json), keras3_legacy_nested_model.h5
+                              finetuned_nested the same ways: the base's group lists all its trainable weights,
+                              then all its non-trainable ones (layer.trainable_weights + non_trainable_weights)
 
 The script checks its output by reading each file back as Keras' load_weights_from_hdf5_group does (by layer
 order, weight_names from the attribute or its chunks): every TF.js weight comes back once, equal, in Keras'
@@ -56,7 +60,6 @@ sys.path.insert(0, str(HERE))
 import keras3_files  # noqa: E402  (load_tfjs, Graph, var_roles: shared with the Keras 3 files)
 
 FIXTURES = HERE.parent.parent / "tests" / "fixtures"
-FAMILY = FIXTURES / "families" / "mobilenet_v1"
 OUT = FIXTURES / "keras_h5"
 HDF5_OBJECT_HEADER_LIMIT = 64512  # legacy_h5_format.py
 TF_KERAS_VERSION = "2.21.0"
@@ -177,18 +180,40 @@ def keras3_variable(node, role):
     return "kernel" if node.cls == "DepthwiseConv2D" and role == "depthwise_kernel" else role
 
 
+NON_TRAINABLE = {"moving_mean", "moving_variance"}  # BatchNormalization's (batch_normalization.py build)
+
+
+def layer_variables(node, tfjs_weights, variable_name, used):
+    """[(variable name, array, trainable)] of one layer, in build order (keras3_files.var_roles)."""
+    out = []
+    for role in keras3_files.var_roles(node):
+        key = f"{node.name}/{role}"
+        if key in used:
+            fail(f"{key}: used twice")
+        used.add(key)
+        out.append((variable_name(node, role), tfjs_weights[key], role not in NON_TRAINABLE))
+    return out
+
+
+def legacy_weights(node, tfjs_weights, variable_name, used):
+    """_legacy_weights(layer): layer.trainable_weights + layer.non_trainable_weights. For a nested model these
+    gather over its layers in order, so all its trainable variables come first, then all the non-trainable
+    ones (every BatchNormalization's moving statistics at the end)."""
+    if node.children is None:
+        variables = layer_variables(node, tfjs_weights, variable_name, used)
+    else:
+        if node.cfg.get("trainable", True) is not True:
+            fail(f"{node.name}: a frozen nested model orders its weights otherwise; not written")
+        variables = [v for inner in node.children.nodes
+                     for v in layer_variables(inner, tfjs_weights, variable_name, used)]
+    return [(n, a) for n, a, t in variables if t] + [(n, a) for n, a, t in variables if not t]
+
+
 def model_layers(graph, tfjs_weights, variable_name):
-    """model.layers in order (a Functional model's layers include its InputLayer), each with its variables in
-    _legacy_weights order: trainable, then non-trainable (keras3_files.var_roles)."""
+    """model.layers in order (a Functional model's layers include its InputLayer; a nested model is one
+    layer), each with its variables in _legacy_weights order."""
     used = set()
-    layers = []
-    for node in graph.nodes:
-        weights = []
-        for role in keras3_files.var_roles(node):
-            key = f"{node.name}/{role}"
-            used.add(key)
-            weights.append((variable_name(node, role), tfjs_weights[key]))
-        layers.append(Layer(node.name, weights))
+    layers = [Layer(node.name, legacy_weights(node, tfjs_weights, variable_name, used)) for node in graph.nodes]
     if used != set(tfjs_weights):
         fail(f"TF.js weights not placed: {sorted(set(tfjs_weights) - used)}")
     return layers
@@ -199,7 +224,18 @@ def tf_keras_config(topology):
     the class Functional where TF.js writes Model."""
     if topology["class_name"] != "Model":
         fail("the family is not a functional model")
-    return copy.deepcopy(topology["config"])
+    config = copy.deepcopy(topology["config"])
+    for layer in nested_models(config):
+        layer["class_name"] = "Functional"
+    return config
+
+
+def nested_models(config):
+    """The entries of the models nested in a functional config, to any depth."""
+    for layer in config["layers"]:
+        if layer["class_name"] in ("Model", "Functional"):
+            yield layer
+            yield from nested_models(layer["config"])
 
 
 def keras3_legacy_config(keras3_json):
@@ -208,10 +244,17 @@ def keras3_legacy_config(keras3_json):
     build_config, plus name and inbound_nodes, which serialize_node still writes as __keras_tensor__ args.
     The values inside each layer's config (dtype policy, initializers) are get_config's, as in config.json."""
     config = copy.deepcopy(keras3_json["config"])
+    strip_keras3_keys(config)
+    return config
+
+
+def strip_keras3_keys(config):
+    """Legacy serialization of each layer, a nested model's layers too (the flag holds for the whole call)."""
     for layer in config["layers"]:
         for key in ("module", "registered_name", "build_config"):
             layer.pop(key, None)
-    return config
+        if layer["class_name"] == "Functional":
+            strip_keras3_keys(layer["config"])
 
 
 def rename_layer(config, old, new):
@@ -296,14 +339,14 @@ def check_file(path, model, weights_at, types):
                 fail(f"{path}: model_config does not read back")
 
 
-def types_of(kind, full, weightless="input_layer", chunked=False):
+def types_of(kind, full, weighted="conv1", weightless="input_layer", chunked=False):
     """The attribute types expected in a file written with h5py 3 ('vlen') or as h5py 2 did ('fixed')."""
     b = "vlen-ascii" if kind == "vlen" else "fixed"        # bytes, and lists of bytes
     s = "vlen-utf8"                                         # str: the same under both
     w = "model_weights" if full else ""
     layer_names = [(w, "layer_names0", "fixed"), (w, "layer_names1", "fixed")] if chunked else [(w, "layer_names", b)]
     out = layer_names + [(w, "backend", b), (w, "keras_version", b),
-                         (f"{w}/conv1" if w else "conv1", "weight_names", b),
+                         (f"{w}/{weighted}" if w else weighted, "weight_names", b),
                          (f"{w}/{weightless}" if w else weightless, "weight_names", "float64")]
     if full:
         out += [("", "keras_version", s), ("", "backend", s), ("", "model_config", b)]
@@ -312,46 +355,63 @@ def types_of(kind, full, weightless="input_layer", chunked=False):
 
 # ------------------------------------------------------------------------------------------- main
 
-def main():
-    topology, tfjs_weights = keras3_files.load_tfjs(FAMILY)
+def family_models(family):
+    """The family's TF.js model as tf.keras and as Keras 3 hold it: configs, layers and variable names."""
+    folder = FIXTURES / "families" / family
+    topology, tfjs_weights = keras3_files.load_tfjs(folder)
     graph = keras3_files.Graph(topology)
-    OUT.mkdir(exist_ok=True)
-
     tf_keras = Model(TF_KERAS_VERSION, tf_keras_config(topology),
                      model_layers(graph, tfjs_weights, lambda node, role: f"{node.name}/{role}:0"))
-    keras3_json = json.loads((FAMILY / "config.json").read_text())
+    keras3_json = json.loads((folder / "config.json").read_text())
     keras3 = Model(KERAS3_VERSION, keras3_legacy_config(keras3_json),
                    model_layers(graph, tfjs_weights,
                                 lambda node, role: f"{node.name}/{keras3_variable(node, role)}"))
+    return graph, tf_keras, keras3
 
-    chunked_config = tf_keras_config(topology)
+
+def chunked_model(graph, tf_keras):
+    """tf_keras with LONG_LAYER renamed, its name long enough that layer_names gets split."""
+    config = copy.deepcopy(tf_keras.config)
     new = long_name(len(graph.nodes))
-    rename_layer(chunked_config, LONG_LAYER, new)
-    chunked_layers = model_layers(graph, tfjs_weights, lambda node, role: f"{node.name}/{role}:0")
-    for layer in chunked_layers:
+    rename_layer(config, LONG_LAYER, new)
+    layers = []
+    for layer in tf_keras.layers:
         if layer.name == LONG_LAYER:
-            layer.name = new
-            layer.weights = [(f"{new}/{w.split('/', 1)[1]}", v) for w, v in layer.weights]
-    chunked = Model(TF_KERAS_VERSION, chunked_config, chunked_layers)
+            layer = Layer(new, [(f"{new}/{w.split('/', 1)[1]}", v) for w, v in layer.weights])
+        layers.append(layer)
+    return Model(TF_KERAS_VERSION, config, layers)
 
+
+def write_to_json(path, model):
+    """tf.keras model.to_json() (training.py _updated_config): json.dumps with the default separators."""
+    path.write_text(json.dumps({"class_name": "Functional", "config": model.config,
+                                "keras_version": model.keras_version, "backend": BACKEND}))
+
+
+def main():
+    OUT.mkdir(exist_ok=True)
+    graph, tf_keras, keras3 = family_models("mobilenet_v1")
+    _, nested_tf_keras, nested_keras3 = family_models("finetuned_nested")
+    nested = "mobilenet_0.25_96"
     files = [
         ("tf_keras_model.h5", tf_keras, H5py3, True, types_of("vlen", True)),
         ("tf_keras_weights.h5", tf_keras, H5py3, False, types_of("vlen", False)),
         ("keras3_legacy_model.h5", keras3, H5py3, True, types_of("vlen", True)),
         ("keras3_legacy_weights.h5", keras3, H5py3, False, types_of("vlen", False)),
-        ("tf_keras_chunked_model.h5", chunked, H5py3, True, types_of("vlen", True, chunked=True)),
+        ("tf_keras_chunked_model.h5", chunked_model(graph, tf_keras), H5py3, True,
+         types_of("vlen", True, chunked=True)),
         ("h5py2_model.h5", tf_keras, H5py2, True, types_of("fixed", True)),
+        ("tf_keras_nested_model.h5", nested_tf_keras, H5py3, True, types_of("vlen", True, weighted=nested)),
+        ("tf_keras_nested_weights.h5", nested_tf_keras, H5py3, False, types_of("vlen", False, weighted=nested)),
+        ("keras3_legacy_nested_model.h5", nested_keras3, H5py3, True, types_of("vlen", True, weighted=nested)),
     ]
     for name, model, h5, full, types in files:
         path = OUT / name
         (save_model_to_hdf5 if full else save_weights_file)(path, model, h5)
         check_file(path, model, "model_weights" if full else "", types)
         print(f"{path.relative_to(FIXTURES.parent.parent)}: {path.stat().st_size} bytes")
-
-    # tf.keras model.to_json() (training.py _updated_config): json.dumps with the default separators.
-    to_json = {"class_name": "Functional", "config": tf_keras.config, "keras_version": TF_KERAS_VERSION,
-               "backend": BACKEND}
-    (OUT / "tf_keras_model.json").write_text(json.dumps(to_json))
+    write_to_json(OUT / "tf_keras_model.json", tf_keras)
+    write_to_json(OUT / "tf_keras_nested_model.json", nested_tf_keras)
 
 
 if __name__ == "__main__":
