@@ -60,6 +60,7 @@ TEST(CliKerasWrittenH5, ClassifyGivesTfjsProbabilities) {
                                 {"keras3_legacy_weights.h5", "--config", config},
                                 {"tf_keras_chunked_model.h5"},
                                 {"h5py2_model.h5"},
+                                {"tf_keras_compiled_model.h5"},
                             });
 }
 

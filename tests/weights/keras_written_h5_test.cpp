@@ -2,9 +2,10 @@
 // tools/reference/keras_h5_files.py from the TF.js model tests/fixtures/families/mobilenet_v1:
 // tf.keras and Keras 3 full models and weights-only files, weight names with and without ":0",
 // layer_names split into layer_names0/1, and strings both variable-length (h5py 3) and
-// fixed-length (h5py 2); and from tests/fixtures/families/finetuned_nested, a model nested as a
-// layer, whose one group lists all its trainable weights before all its non-trainable ones. Each
-// must give TF.js's stored probabilities for its model.
+// fixed-length (h5py 2); a compiled model's training_config and optimizer_weights; and from
+// tests/fixtures/families/finetuned_nested, a model nested as a layer, whose one group lists all
+// its trainable weights before all its non-trainable ones. Each must give TF.js's stored
+// probabilities for its model.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,7 @@ const Form kForms[] = {
     {"keras3_legacy_weights.h5", "families/mobilenet_v1/config.json", "mobilenet_v1"},
     {"tf_keras_chunked_model.h5", "", "mobilenet_v1"},
     {"h5py2_model.h5", "", "mobilenet_v1"},
+    {"tf_keras_compiled_model.h5", "", "mobilenet_v1"},
     {"tf_keras_nested_model.h5", "", "finetuned_nested"},
     {"tf_keras_nested_weights.h5", "keras_h5/tf_keras_nested_model.json", "finetuned_nested"},
     {"keras3_legacy_nested_model.h5", "", "finetuned_nested"},
@@ -147,6 +149,12 @@ TEST(KerasWrittenH5, ReadsTheLayoutAsKerasDoes) {
   EXPECT_EQ(chunked.layers[20].layer.rfind("conv_preds_", 0), 0u);
   ASSERT_EQ(chunked.layers[20].weights.size(), 2u);
   EXPECT_EQ(chunked.layers[20].weights[1].name, chunked.layers[20].layer + "/bias:0");
+
+  // A compiled model's extras are not layers.
+  const KerasFile compiled = read_keras_h5(h5_path("tf_keras_compiled_model.h5"));
+  EXPECT_EQ(compiled.layers.size(), 23u);
+  EXPECT_EQ(json::parse(compiled.attributes.at("training_config")).at("loss"),
+            "categorical_crossentropy");
 
   // The nested model's one group: 15 trainable weights of its layers, then 10 moving statistics.
   const KerasFile nested = read_keras_h5(h5_path("tf_keras_nested_model.h5"));

@@ -38,6 +38,8 @@ TF.js's stored outputs (each family's reference.json) are the reference for ever
                               64512 bytes: Keras splits it into layer_names0, layer_names1 (fixed-length strings)
   h5py2_model.h5              tf.keras model.save as written through h5py 2, which stored bytes as fixed-length
                               strings (files from before h5py 3.0, e.g. Keras 2.2's)
+  tf_keras_compiled_model.h5  tf.keras model.save after compile(optimizer="adam") and training: training_config
+                              and an optimizer_weights group (Adam's iteration count and slots)
   tf_keras_nested_model.h5, tf_keras_nested_weights.h5 (+ tf_keras_nested_model.json), keras3_legacy_nested_model.h5
                               finetuned_nested the same ways: the base's group lists all its trainable weights,
                               then all its non-trainable ones (layer.trainable_weights + non_trainable_weights)
@@ -143,6 +145,8 @@ def save_model_to_hdf5(path, model, h5):
     JSON bytes; then the model_weights group. An uncompiled model: no training_config, no optimizer_weights."""
     metadata = dict(keras_version=model.keras_version, backend=BACKEND,
                     model_config={"class_name": "Functional", "config": model.config})
+    if model.training_config:
+        metadata["training_config"] = model.training_config
     with h5py.File(path, mode="w") as f:
         for k, v in metadata.items():
             if isinstance(v, (dict, list, tuple)):
@@ -150,6 +154,22 @@ def save_model_to_hdf5(path, model, h5):
             else:
                 h5.attr(f, k, v)
         save_weights_to_hdf5_group(f.create_group("model_weights"), model, h5)
+        if model.optimizer_weights:
+            save_optimizer_weights_to_hdf5_group(f, model.optimizer_weights, h5)
+
+
+def save_optimizer_weights_to_hdf5_group(hdf5_group, weights, h5):
+    """save_optimizer_weights_to_hdf5_group: group optimizer_weights, weight_names, one dataset per name (a
+    scalar one for the iteration count)."""
+    weights_group = hdf5_group.create_group("optimizer_weights")
+    weight_names = [name.encode("utf8") for name, _ in weights]
+    save_attributes_to_hdf5_group(weights_group, "weight_names", weight_names, h5)
+    for name, (_, val) in zip(weight_names, weights):
+        param_dset = weights_group.create_dataset(name, val.shape, dtype=val.dtype)
+        if not val.shape:
+            param_dset[()] = val
+        else:
+            param_dset[:] = val
 
 
 def save_weights_file(path, model, h5):
@@ -168,10 +188,12 @@ class Layer:
 
 
 class Model:
-    def __init__(self, keras_version, config, layers):
+    def __init__(self, keras_version, config, layers, training_config=None, optimizer_weights=None):
         self.keras_version = keras_version
         self.config = config
         self.layers = layers
+        self.training_config = training_config      # a compiled model's, else None
+        self.optimizer_weights = optimizer_weights  # [(name, array)] of its optimizer, else None
 
 
 def keras3_variable(node, role):
@@ -382,6 +404,38 @@ def chunked_model(graph, tf_keras):
     return Model(TF_KERAS_VERSION, config, layers)
 
 
+ADAM_CONFIG = {  # tf_keras/optimizers/optimizer.py and adam.py get_config, the defaults
+    "name": "Adam", "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "jit_compile": True,
+    "is_legacy_optimizer": False, "learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07,
+    "amsgrad": False}
+
+
+def compiled_model(tf_keras):
+    """tf_keras after model.compile(optimizer="adam", loss="categorical_crossentropy") and some training:
+      - training_config (saving_utils.model_metadata, Model._get_compile_args(user_metrics=False)): loss,
+        metrics, weighted_metrics, loss_weights, and optimizer_config, whose class is "Custom>Adam"
+        (adam.py: @register_keras_serializable(), package "Custom");
+      - optimizer_weights: optimizer.variables, i.e. "iteration:0" (int64, created in __init__ under
+        init_scope, so without the optimizer's name scope), then per trainable variable the slots m and v
+        (adam.py build, add_variable_from_reference: name f"{m|v}/{var._shared_name}", created under
+        tf.name_scope(optimizer.name) in apply_gradients). The scope prefix is read from the code, not
+        observed: TensorFlow cannot run here. gaze ignores both; the file must still load.
+    The slot values are seeded noise; the model weights are unchanged, so TF.js's outputs still apply."""
+    rng = np.random.default_rng(16)
+    trainable = [(name, value) for layer in tf_keras.layers for name, value in layer.weights
+                 if name.rsplit("/", 1)[1].split(":")[0] not in NON_TRAINABLE]
+    optimizer = [("iteration:0", np.int64(120))]
+    for name, value in trainable:
+        shared = name.split(":")[0]
+        optimizer.append((f"Adam/m/{shared}:0", rng.normal(0, 1e-3, value.shape).astype(np.float32)))
+        optimizer.append((f"Adam/v/{shared}:0", rng.uniform(0, 1e-5, value.shape).astype(np.float32)))
+    training_config = {"loss": "categorical_crossentropy", "metrics": None, "weighted_metrics": None,
+                       "loss_weights": None,
+                       "optimizer_config": {"class_name": "Custom>Adam", "config": ADAM_CONFIG}}
+    return Model(tf_keras.keras_version, tf_keras.config, tf_keras.layers, training_config, optimizer)
+
+
 def write_to_json(path, model):
     """tf.keras model.to_json() (training.py _updated_config): json.dumps with the default separators."""
     path.write_text(json.dumps({"class_name": "Functional", "config": model.config,
@@ -401,6 +455,9 @@ def main():
         ("tf_keras_chunked_model.h5", chunked_model(graph, tf_keras), H5py3, True,
          types_of("vlen", True, chunked=True)),
         ("h5py2_model.h5", tf_keras, H5py2, True, types_of("fixed", True)),
+        ("tf_keras_compiled_model.h5", compiled_model(tf_keras), H5py3, True,
+         types_of("vlen", True) + [("", "training_config", "vlen-ascii"),
+                                   ("optimizer_weights", "weight_names", "vlen-ascii")]),
         ("tf_keras_nested_model.h5", nested_tf_keras, H5py3, True, types_of("vlen", True, weighted=nested)),
         ("tf_keras_nested_weights.h5", nested_tf_keras, H5py3, False, types_of("vlen", False, weighted=nested)),
         ("keras3_legacy_nested_model.h5", nested_keras3, H5py3, True, types_of("vlen", True, weighted=nested)),
