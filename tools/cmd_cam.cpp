@@ -137,10 +137,18 @@ void check_single_outputs(const cli::Parser& p, const BatchPlan& plan) {
     throw Error("--raw names one file; with several inputs the maps are in --json or --jsonl");
 }
 
-// The panels written so far, so that an input never overwrites another's (x.jpg and x.png of one
-// folder): that input fails instead, and the batch goes on.
-class PanelNames {
+// Which input each panel belongs to: the first in order of the inputs that would write it, so
+// that an input never overwrites another's (x.jpg and x.png of one folder): a later one fails
+// instead, and the batch goes on. Made once before the run: an allocation that lives on between
+// inputs, made while they run, would pin the heap below it and make each input's buffers come
+// from fresh memory (measured: +1 MiB of RSS per input).
+class PanelOwners {
  public:
+  PanelOwners(const cli::Parser& p, const BatchPlan& plan, const std::string& method) {
+    for (const InputEntry& e : plan.entries) {
+      if (e.error.empty()) owner_.emplace(output_path(p, e, method), e.path);
+    }
+  }
   void check(const std::string& panel, const std::string& input) const {
     const auto it = owner_.find(panel);
     if (it != owner_.end() && it->second != input) {
@@ -148,7 +156,6 @@ class PanelNames {
                   "'s (rename one of the two, or run them apart)");
     }
   }
-  void claim(const std::string& panel, const std::string& input) { owner_[panel] = input; }
 
  private:
   std::map<std::string, std::string> owner_;
@@ -335,7 +342,7 @@ int cmd_cam(const Args& args) {
       p.has("rating") ? parse_rating(p.get("rating"), class_names) : std::vector<double>{};
   if (p.has("out-dir")) create_parent(p.get("out-dir") + "/");
 
-  PanelNames panels;
+  const PanelOwners panels(p, plan, s.method_name);
   return run_batch(p, stop, plan, [&](const InputEntry& entry) {
     const std::string& input = entry.path;
     const ModelInput in = load_model_input(input, model, preprocessing);
@@ -372,7 +379,6 @@ int cmd_cam(const Args& args) {
     panels.check(out, input);
     if (!p.has("out")) create_parent(out);  // --out's folder must exist; --out-dir's are made
     save_image(out, compose_panel(tiles, footer));
-    panels.claim(out, input);
 
     const auto predictions = rank_predictions(probs, class_names, top_predictions);
     nlohmann::json outputs = {{"panel", out}};
