@@ -31,6 +31,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -56,8 +57,12 @@ using testing::RunResult;
 using testing::TempDir;
 
 const char* const kLayer = "top_conv";  // the tiny model's default layer, 26x26x12
-const int kBird = 3;                    // a class whose signed Grad-CAM has negative cells
-const int kPanelMargin = 4;             // compose_panel's margin for tiles up to 400 px high
+// Where the methods are compared: 28x28x16, under a 3x3 convolution with a ReLU. At top_conv, which
+// global average pooling and the Dense follow, d logit / d A is W[k, class] / (26 * 26) in every
+// cell, and Grad-CAM, HiResCAM and XGrad-CAM all give the same map there.
+const char* const kMethodLayer = "pool2";
+const int kBird = 3;         // a class whose signed Grad-CAM has negative cells
+const int kPanelMargin = 4;  // compose_panel's margin for tiles up to 400 px high
 
 std::string npy_input() {
   return fixture_path("npy/chelsea_mobilenet_v2.npy");
@@ -155,20 +160,36 @@ std::string test_name(const std::string& method) {
   return s;
 }
 
+void PrintTo(const MethodCase& m, std::ostream* os) {
+  *os << m.name;
+}
+
 class MethodMapTest : public ::testing::TestWithParam<MethodCase> {};
 
 TEST_P(MethodMapTest, RawMapIsTheLibraryFunctionOnTheSessionsActivationsAndGradients) {
   const Tensor input = tiny_input(npy_input());
-  CamSession session(tiny(), input, {kLayer}, true);
-  const Tensor a = session.activations(kLayer).clone();
-  const Tensor g = session.gradients(kLayer, kBird, ScoreKind::kLogit).clone();
+  CamSession session(tiny(), input, {kMethodLayer}, true);
+  const Tensor a = session.activations(kMethodLayer).clone();
+  const Tensor g = session.gradients(kMethodLayer, kBird, ScoreKind::kLogit).clone();
   const Tensor want = relu_map(GetParam().map(a, g));
-  const Tensor got = cam_raw({"--method", GetParam().name, "--class", "bird"});
-  EXPECT_EQ(got.shape(), (Shape{26, 26}));
+  const Tensor got =
+      cam_raw({"--method", GetParam().name, "--class", "bird", "--layer", kMethodLayer});
+  EXPECT_EQ(got.shape(), (Shape{28, 28}));
   expect_map_near(got, want);
   // --signed: the same map before its ReLU.
-  expect_map_near(cam_raw({"--method", GetParam().name, "--class", "bird", "--signed"}),
+  expect_map_near(cam_raw({"--method", GetParam().name, "--class", "bird", "--layer", kMethodLayer,
+                           "--signed"}),
                   GetParam().map(a, g));
+}
+
+// And at the default layer, where the map is taken without --layer.
+TEST(CamOptions, DefaultLayerMapIsTheLibraryFunctionsToo) {
+  CamSession session(tiny(), tiny_input(npy_input()), {kLayer}, true);
+  const Tensor a = session.activations(kLayer).clone();
+  const Tensor g = session.gradients(kLayer, kBird, ScoreKind::kLogit).clone();
+  const Tensor got = cam_raw({"--method", "gradcam++", "--class", "bird"});
+  EXPECT_EQ(got.shape(), (Shape{26, 26}));
+  expect_map_near(got, relu_map(grad_cam_plus_plus(a, g)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, MethodMapTest,
@@ -180,9 +201,9 @@ INSTANTIATE_TEST_SUITE_P(Methods, MethodMapTest,
 // The test above can tell the methods apart only if their maps differ on this input and class:
 // then swapping two methods in the dispatch fails it.
 TEST(CamOptions, TheMethodsGiveDifferentMapsHere) {
-  CamSession session(tiny(), tiny_input(npy_input()), {kLayer}, true);
-  const Tensor a = session.activations(kLayer).clone();
-  const Tensor g = session.gradients(kLayer, kBird, ScoreKind::kLogit).clone();
+  CamSession session(tiny(), tiny_input(npy_input()), {kMethodLayer}, true);
+  const Tensor a = session.activations(kMethodLayer).clone();
+  const Tensor g = session.gradients(kMethodLayer, kBird, ScoreKind::kLogit).clone();
   const std::vector<MethodCase> methods = gradient_free_and_gradient_methods();
   for (size_t i = 0; i < methods.size(); ++i) {
     for (size_t j = i + 1; j < methods.size(); ++j) {
@@ -273,9 +294,9 @@ TEST(CamOptions, LayerTakesTheMapAtThatLayer) {
 
   // Two layers: each saved under its own name; the overlay is their normalized maps averaged.
   TempDir dir;
-  cam(dir, {"--class", "bird", "--layer", "mixed", "--layer", kLayer}, photo_input());
-  expect_map_near(read_npy(dir / "map_bird_mixed.npy"), want_mixed, 1e-4f);
-  expect_map_near(read_npy(dir / "map_bird_top_conv.npy"), want_top, 1e-4f);
+  cam(dir, {"--class", "bird", "--layer", "mixed", "--layer", kLayer}, npy_input());
+  expect_map_near(read_npy(dir / "map_bird_mixed.npy"), want_mixed);
+  expect_map_near(read_npy(dir / "map_bird_top_conv.npy"), want_top);
 }
 
 TEST(CamOptions, ScoreProbUsesTheProbabilitysGradientBuiltFromEveryLogitsGradient) {
@@ -305,17 +326,25 @@ TEST(CamOptions, ScoreProbUsesTheProbabilitysGradientBuiltFromEveryLogitsGradien
 
 TEST(CamOptions, CounterfactualIsTheMethodOnNegatedGradients) {
   const Tensor input = tiny_input(npy_input());
-  CamSession session(tiny(), input, {kLayer}, true);
-  const Tensor a = session.activations(kLayer).clone();
-  const Tensor g = session.gradients(kLayer, kBird, ScoreKind::kLogit).clone();
+  CamSession session(tiny(), input, {kMethodLayer}, true);
+  const Tensor a = session.activations(kMethodLayer).clone();
+  const Tensor g = session.gradients(kMethodLayer, kBird, ScoreKind::kLogit).clone();
   for (const MethodCase& m : {MethodCase{"gradcam", grad_cam}, MethodCase{"layercam", layer_cam},
                               MethodCase{"gradcam++", grad_cam_plus_plus}}) {
     SCOPED_TRACE(m.name);
-    const Tensor want = relu_map(m.map(a, negated(g)));
-    const Tensor got = cam_raw({"--method", m.name, "--class", "bird", "--counterfactual"});
+    // Signed, since a counterfactual map can be all negative (Grad-CAM's is, here).
+    const Tensor want = m.map(a, negated(g));
+    const Tensor got = cam_raw({"--method", m.name, "--class", "bird", "--layer", kMethodLayer,
+                                "--counterfactual", "--signed"});
     expect_map_near(got, want);
-    expect_map_differs(got, relu_map(m.map(a, g)));
+    expect_map_differs(got, m.map(a, g));
   }
+  // After the ReLU: LayerCAM's map, which keeps only the (negated) positive gradients, is not
+  // zero.
+  const Tensor got = cam_raw(
+      {"--method", "layercam", "--class", "bird", "--layer", kMethodLayer, "--counterfactual"});
+  expect_map_near(got, relu_map(layer_cam(a, negated(g))));
+  expect_map_differs(got, relu_map(layer_cam(a, g)));
 }
 
 // ---- what the panel shows: --norm, --colormap, --alpha ----
