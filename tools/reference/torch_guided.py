@@ -31,6 +31,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_keras import KerasModel  # noqa: E402
 
 
+def check_rule():
+    """The rule on one ReLU and one ReLU6 by hand: dx = dy where dy > 0 and the activation passes a
+    gradient (0 < x, and x < 6 for ReLU6), else 0."""
+    from torch_keras import _GuidedGate, _Relu6Like
+    x = torch.tensor([-1.0, 2.0, 3.0, 7.0, 0.5], dtype=torch.float64, requires_grad=True)
+    dy = torch.tensor([1.0, -1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+    (relu,) = torch.autograd.grad(_GuidedGate.apply(torch.relu(x)), x, dy)
+    (relu6,) = torch.autograd.grad(_GuidedGate.apply(_Relu6Like.apply(x, 6.0)), x, dy)
+    assert relu.tolist() == [0.0, 0.0, 2.0, 3.0, 4.0], relu
+    assert relu6.tolist() == [0.0, 0.0, 2.0, 0.0, 4.0], relu6
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
@@ -39,6 +51,7 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
+    check_rule()
     x = np.load(args.input).astype(np.float32)
     if x.ndim == 3:
         x = x[None]
