@@ -202,6 +202,24 @@ INSTANTIATE_TEST_SUITE_P(Methods, MethodMapTest,
                            return test_name(p.param.name);
                          });
 
+// CAM needs the head the tiny model has (top_conv -> global average pooling -> Dense): the map is
+// the Dense kernel's column of the class over the channels. There, d logit / d A = W[k, class] /
+// (26 * 26) in every cell, so CAM is also 26 * 26 times Grad-CAM.
+TEST(CamOptions, CamIsTheDenseKernelsColumnOverTheChannels) {
+  CamSession session(tiny(), tiny_input(npy_input()), {kLayer}, true);
+  const Tensor a = session.activations(kLayer).clone();
+  const Tensor g = session.gradients(kLayer, kBird, ScoreKind::kLogit).clone();
+  Tensor kernel;
+  for (const Weight& w : tiny().layer(tiny().index_of("dense")).weights())
+    if (w.name == "kernel") kernel = w.value;
+  ASSERT_TRUE(kernel.defined());
+  const Tensor got = cam_raw({"--method", "cam", "--class", "bird", "--signed"});
+  expect_map_near(got, class_activation_map(a, kernel, kBird));
+  Tensor scaled = grad_cam(a, g).clone();
+  for (float& v : scaled.values()) v *= 26.0f * 26.0f;
+  expect_map_near(got, scaled, 1e-4f);
+}
+
 // The test above can tell the methods apart only if their maps differ on this input and class:
 // then swapping two methods in the dispatch fails it.
 TEST(CamOptions, TheMethodsGiveDifferentMapsHere) {
