@@ -191,11 +191,13 @@ PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
                 s.guided_only          ? ""
                 : s.layers.size() == 1 ? s.layers[0].c_str()
                                        : "layers averaged");
-  Tensor averaged;  // mean of the layers' normalized maps at the original image's size
+  Tensor averaged;   // mean of the layers' normalized maps at the original image's size
+  Tensor first_map;  // the first layer's map as --raw saves it: what guided Grad-CAM multiplies by
   if (!s.guided_only) {
     for (const std::string& layer : s.layers) {
       Tensor map = session.map(layer, k, s.options);
       if (!s.signed_map) map = relu_map(map);
+      if (!first_map.defined()) first_map = map;
       if (p.has("raw")) {
         raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
         write_npy(raw_files.back(), map);
@@ -221,8 +223,10 @@ PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
   if (s.guided) {
     Tensor g = session.guided_gradients(k, s.options.score);
     if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
-      const Tensor at_input = upsample_bilinear(
-          normalize_map(session.map(s.layers[0], k, s.options), s.norm), g.dim(1), g.dim(2));
+      // The Grad-CAM map after its ReLU (unless --signed), as documented: normalizing the signed
+      // map would lift the cells of negative evidence above zero and let the gradient through.
+      const Tensor at_input =
+          upsample_bilinear(normalize_map(first_map, s.norm), g.dim(1), g.dim(2));
       for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
         for (int64_t c = 0; c < g.dim(3); ++c) g.data()[px * g.dim(3) + c] *= at_input.data()[px];
     }

@@ -150,6 +150,34 @@ def apply_activation(name, x):
     raise NotImplementedError(f"activation {name!r}")
 
 
+class _GuidedGate(torch.autograd.Function):
+    """The identity, whose backward passes only the positive part of the gradient. Placed right after a
+    ReLU-family activation (KerasModel(guided=True)), it turns that ReLU's backward f'(x) * dy into
+    f'(x) * max(dy, 0): the guided ReLU rule of guided backpropagation (Springenberg et al. 2015), which
+    passes a gradient only where it is positive and the ReLU's input is (its gradient f'(x) is non-zero)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.clamp(min=0)
+
+
+_RELU_ACTIVATIONS = ("relu", "relu6")
+
+
+def _ends_in_relu(cls, mod):
+    """Whether the layer's output is a ReLU-family activation's output (ReLU layer, relu/relu6 Activation,
+    or a Conv2D/DepthwiseConv2D/Dense with a fused relu/relu6)."""
+    if cls == "ReLU":
+        return True
+    if cls == "Activation":
+        return mod.config.get("activation") in _RELU_ACTIVATIONS
+    return getattr(mod, "activation", None) in _RELU_ACTIVATIONS
+
+
 class _TfjsAvgPoolGrad(torch.autograd.Function):
     """Forward: the correct TF 'same' average pool (sum of real cells / their count). Backward: what TF.js's
     CPU AvgPoolGrad computes, i.e. dy spread with 1/(kh*kw) everywhere, ignoring the real count. Used only to
@@ -493,11 +521,13 @@ class KerasModel(nn.Module):
     """Interprets a Keras graph. dtype: torch.float32 / float64; channels_last: memory format of 4D tensors
     and conv weights (NCHW logical layout either way); fold_bn: fold each BatchNormalization into the
     Conv2D/DepthwiseConv2D that feeds it alone (then that conv's own output is no longer available);
-    avgpool_grad: 'exact' (default) or 'tfjs' (TF.js's AvgPoolGrad, see _TfjsAvgPoolGrad)."""
+    avgpool_grad: 'exact' (default) or 'tfjs' (TF.js's AvgPoolGrad, see _TfjsAvgPoolGrad);
+    guided: backward passes follow the guided ReLU rule (see _GuidedGate; default False: plain autograd)."""
 
     def __init__(self, config, weights, dtype=torch.float32, channels_last=False, fold_bn=False,
-                 avgpool_grad="exact", attrs=None):
+                 avgpool_grad="exact", attrs=None, guided=False):
         super().__init__()
+        self.guided = guided
         self.nodes, ins, outs = _graph_from_config(config)
         self.input_name, self.output_name = ins[0], outs[0]
         self.attrs = attrs or {}
@@ -622,6 +652,8 @@ class KerasModel(nn.Module):
                     vals[name] = apply_activation(mod.activation, z)
                 else:
                     vals[name] = mod(*args)
+                if self.guided and _ends_in_relu(cls, mod):
+                    vals[name] = _GuidedGate.apply(vals[name])
             for i in ins:                                        # free what nothing reads any more
                 if last_use.get(i) == pos and i not in keep and i in vals:
                     del vals[i]
@@ -650,6 +682,14 @@ class KerasModel(nn.Module):
     def forward_from(self, layer, value, base=None):
         """The network from `layer` onward, with `value` (NHWC) as that layer's output."""
         return self.run(None, override={layer: value}, base=base)
+
+    def input_gradient(self, x, class_index):
+        """d logit[class_index] / d x (NHWC, batch 1) by autograd through the whole network: with
+        guided=True, guided backpropagation. Returns (gradient, probs, logits)."""
+        x = torch.as_tensor(x).to(self.dtype).detach().requires_grad_(True)
+        out = self.run(x)
+        (G,) = torch.autograd.grad(out.logits[0, class_index], x)
+        return G.detach(), out.probs.detach(), out.logits.detach()
 
     def layer_gradient(self, x, layer, class_index):
         """A = output of `layer` (NHWC), G = d logit[class_index] / d A (NHWC), computed like gaze: a no-grad
