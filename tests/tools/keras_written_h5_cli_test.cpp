@@ -24,8 +24,9 @@ void expect_tfjs_probabilities(const std::string& family_name,
   for (const std::vector<std::string>& form : forms) {
     SCOPED_TRACE(form[0]);
     std::vector<std::string> args = {
-        "classify",        "--json", "--top",   "0",
-        "--preprocessing", "none",   "--model", testing::fixture_path("keras_h5/" + form[0])};
+        "classify", "--json",  "--quiet",
+        "--top",    "0",       "--preprocessing",
+        "none",     "--model", testing::fixture_path("keras_h5/" + form[0])};
     args.insert(args.end(), form.begin() + 1, form.end());
     std::vector<json> expected;
     for (const auto& [name, in] : ref["inputs"].items()) {
