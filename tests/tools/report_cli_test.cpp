@@ -74,7 +74,7 @@ TEST(ReportCli, RealCamResultsBecomeAPage) {
       const json& recorded = cam_result["predictions"][k];
       EXPECT_EQ(data["classes"][card["p"][k][0].get<size_t>()], recorded["class"]);
       const double prob = recorded["prob"];
-      EXPECT_NEAR(card["p"][k][1].get<double>(), prob, 1e-6 * prob);  // 6 significant digits
+      EXPECT_NEAR(card["p"][k][1].get<double>(), prob, 5e-6 * prob);  // 6 significant digits
     }
   }
   ASSERT_EQ(data["errors"].size(), 1u);
@@ -148,7 +148,7 @@ TEST(ReportCli, ReplacesAnOldReportWholeAndRefusesBadOptions) {
   ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
   EXPECT_NE(r.err_lines()[0].find(dir / "missing/report.html"), std::string::npos);
 
-  for (const std::string& bad : {"0", "-3", "many"}) {
+  for (const char* bad : {"0", "-3", "many"}) {
     r = testing::run_gaze({"report", "--per-page", bad, dir / "r.jsonl"});
     EXPECT_EQ(r.exit_code, 1);
     ASSERT_EQ(r.err_lines().size(), 1u) << r.err;
