@@ -26,6 +26,10 @@ PY
 build/gaze report "$out/results.jsonl" --title "gaze report: the bundled photos" \
   --out "$out/report.html"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-  --user-data-dir="$out/chromium-profile" --window-size=1200,1450 --virtual-time-budget=5000 \
+  --user-data-dir="$out/chromium-profile" --window-size=1200,1560 --virtual-time-budget=5000 \
   --screenshot="$PWD/docs/report.png" "file://$PWD/$out/report.html${hash:+#$hash}" 2>/dev/null
+# 256 colours keep the committed picture small (Debian's python3-pil; skipped without it).
+/usr/bin/python3 -c 'import sys; from PIL import Image
+Image.open(sys.argv[1]).convert("RGB").quantize(256).save(sys.argv[1], optimize=True)' \
+  docs/report.png 2>/dev/null || echo "report_screenshot: PIL missing, picture left in full colour" >&2
 echo "docs/report.png: $(stat -c %s docs/report.png) bytes" >&2
