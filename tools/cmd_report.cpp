@@ -1,5 +1,4 @@
 // gaze report: the JSON Lines of cam and classify runs in, one static HTML page out.
-#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -8,6 +7,7 @@
 #include "tensor/error.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/run_common.h"
 
 namespace gaze {
 
@@ -87,8 +87,9 @@ int cmd_report(const Args& args) {
   write_report(out, build_report_page(results, stats, out, cwd, options));
   size_t failed = 0;
   for (const Result& r : results.results()) failed += r.failed() ? 1 : 0;
-  std::printf("%s: %zu results, %zu failed inputs, from %zu files\n", out.c_str(),
-              results.results().size() - failed, failed, stats.files_read);
+  print_stdout(out + ": " + std::to_string(results.results().size() - failed) + " results, " +
+               std::to_string(failed) + " failed inputs, from " + std::to_string(stats.files_read) +
+               " files\n");
   return stats.bad_lines > 0 || stats.bad_files > 0 ? 1 : 0;
 }
 

@@ -73,12 +73,12 @@ std::vector<std::string> attribute_values(const std::string& dom, const std::str
                                           const std::string& attribute) {
   std::vector<std::string> values;
   for (size_t at = 0; (at = dom.find(tag_start, at)) != std::string::npos; at += tag_start.size()) {
-    const size_t end = dom.find('>', at + tag_start.size());
+    // The attribute must be in this start tag, which ends at the first '"' followed by '>'
+    // (Chromium quotes every value and escapes '"' and '>' inside them).
     const size_t name = dom.find(" " + attribute + "=\"", at);
     if (name == std::string::npos || name > dom.find("\">", at)) continue;
     const size_t value = name + attribute.size() + 3;
     values.push_back(html_unescape(dom.substr(value, dom.find('"', value) - value)));
-    (void)end;
   }
   return values;
 }
