@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"inspect", gaze::cmd_inspect, "show a model's layers, shapes and parameter counts"},
     {"layers", gaze::cmd_layers, "list the layers a map can be taken at (spatial outputs)"},
     {"bench", gaze::cmd_bench, "measure speed and memory (tools/bench.sh compares with PyTorch)"},
+    {"report", gaze::cmd_report, "write an HTML page of many results: cards, filters, summary"},
     {"convert", gaze::cmd_convert, "convert a TensorFlow.js layers model to a Keras .h5 file"},
 };
 

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libopenblas-openmp-dev libhdf5-dev zlib1g-dev libstb-dev nlohmann-json3-dev libgtest-dev
   clang-format
+  chromium
 )
 
 missing=()

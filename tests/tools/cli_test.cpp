@@ -717,6 +717,7 @@ const std::vector<CommandOptions> kCommandOptions = {
     {"inspect", {"help", "config", "json", "spatial"}},
     {"layers", {"help", "config", "all"}},
     {"convert", {"help", "classes", "preprocessing", "force", "version"}},
+    {"report", {"help", "out", "title", "per-page"}},
 };
 
 TEST(CliHelp, EveryCommandDocumentsEachOption) {

@@ -1,0 +1,146 @@
+#include "report/results.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tensor/error.h"
+
+namespace gaze {
+namespace {
+
+using nlohmann::json;
+
+// Drops the "maps" member of the top-level object while parsing, so a cam line's large map arrays
+// are never built.
+bool skip_maps(int depth, json::parse_event_t event, json& parsed) {
+  return !(depth == 1 && event == json::parse_event_t::key && parsed == "maps");
+}
+
+ClassProbability parse_prediction(const json& p, size_t i) {
+  const std::string where = "predictions[" + std::to_string(i) + "]";
+  if (!p.is_object()) throw Error(where + " is not an object");
+  const auto index = p.find("index");
+  const auto name = p.find("class");
+  const auto prob = p.find("prob");
+  if (index == p.end() || !index->is_number_integer() || index->get<long long>() < 0)
+    throw Error(where + " has no \"index\" (an integer, 0 or more)");
+  if (name == p.end() || !name->is_string()) throw Error(where + " has no \"class\" (a string)");
+  if (prob == p.end() || !prob->is_number() || !(prob->get<double>() >= 0.0) ||
+      !(prob->get<double>() <= 1.0))
+    throw Error(where + " has no \"prob\" (a number from 0 to 1)");
+  return {static_cast<int>(index->get<long long>()), name->get<std::string>(), prob->get<double>()};
+}
+
+Result parse_success(const json& j, Result r) {
+  const auto predictions = j.find("predictions");
+  if (predictions == j.end() || !predictions->is_array())
+    throw Error("neither \"error\" (a string) nor \"predictions\" (an array)");
+  for (size_t i = 0; i < predictions->size(); ++i)
+    r.predictions.push_back(parse_prediction((*predictions)[i], i));
+  if (const auto rating = j.find("rating"); rating != j.end()) {
+    if (!rating->is_number() || !std::isfinite(rating->get<double>()))
+      throw Error("\"rating\" is not a number");
+    r.rating = rating->get<double>();
+  }
+  if (const auto outputs = j.find("outputs"); outputs != j.end()) {
+    if (!outputs->is_object()) throw Error("\"outputs\" is not an object");
+    if (const auto panel = outputs->find("panel"); panel != outputs->end()) {
+      if (!panel->is_string()) throw Error("\"outputs\".\"panel\" is not a string");
+      r.panel = panel->get<std::string>();
+    }
+  }
+  return r;
+}
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+std::optional<Result> parse_result_line(const std::string& line) {
+  if (is_blank(line)) return std::nullopt;
+  json j;
+  try {
+    j = json::parse(line, skip_maps);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message names the byte; it is already a sentence fragment.
+    std::string message = e.what();  // "[json.exception.parse_error.101] parse error at ..."
+    if (const size_t end = message.find("] "); end != std::string::npos) message.erase(0, end + 2);
+    throw Error("not JSON (" + message + ")");
+  }
+  if (!j.is_object()) throw Error("not a JSON object");
+  const auto input = j.find("input");
+  if (input == j.end() || !input->is_string() || input->get<std::string>().empty())
+    throw Error("no \"input\" (a non-empty string)");
+  Result r;
+  r.input = input->get<std::string>();
+  if (const auto error = j.find("error"); error != j.end()) {
+    if (!error->is_string()) throw Error("\"error\" is not a string");
+    r.error = error->get<std::string>();
+    if (r.error.empty()) r.error = "failed (no message)";
+    return r;
+  }
+  return parse_success(j, std::move(r));
+}
+
+void ResultSet::add(Result result) {
+  const auto [it, inserted] = position_.try_emplace(result.input, results_.size());
+  if (inserted) {
+    results_.push_back(std::move(result));
+    return;
+  }
+  ++superseded_;
+  Result& kept = results_[it->second];
+  if (result.failed() && !kept.failed()) return;  // a success is never undone by a failure
+  kept = std::move(result);
+}
+
+std::string ReadProblem::text() const {
+  return file + (line > 0 ? ":" + std::to_string(line) : "") + ": " + message;
+}
+
+ReadStatistics read_results(const std::vector<std::string>& files, ResultSet& into,
+                            const std::function<void(const ReadProblem&)>& problem) {
+  ReadStatistics stats;
+  for (const std::string& file : files) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(file, ignored)) {
+      problem({file, 0, "is a folder, not a JSON Lines file"});
+      ++stats.bad_files;
+      continue;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      problem({file, 0, std::string("cannot open (") + std::strerror(errno) + ")"});
+      ++stats.bad_files;
+      continue;
+    }
+    ++stats.files_read;
+    size_t number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      try {
+        std::optional<Result> r = parse_result_line(line);
+        if (!r) continue;
+        r->origin = file + ":" + std::to_string(number);
+        into.add(std::move(*r));
+        ++stats.lines;
+      } catch (const Error& e) {
+        problem({file, number, e.what()});
+        ++stats.bad_lines;
+      }
+    }
+    if (in.bad()) {
+      problem({file, 0, std::string("cannot read (") + std::strerror(errno) + ")"});
+      ++stats.bad_files;
+    }
+  }
+  return stats;
+}
+
+}  // namespace gaze
