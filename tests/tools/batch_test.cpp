@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/tools/collection_support.h"
 #include "tests/tools/run_gaze.h"
 #include "tests/tools/tiny_model.h"
 
@@ -28,33 +29,13 @@ namespace gaze {
 namespace {
 
 using nlohmann::json;
+using testing::copy;
+using testing::make_collection;
+using testing::npy;
 using testing::RunOptions;
 using testing::RunResult;
 using testing::TempDir;
 namespace fs = std::filesystem;
-
-std::string npy(const std::string& name) {
-  return testing::fixture_path("npy/" + name);
-}
-
-void copy(const std::string& from, const fs::path& to) {
-  fs::create_directories(to.parent_path());
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-}
-
-// photos/: nested folders, the same file name in two of them, a corrupt image, and what a walk
-// must leave out (a hidden file, a text file). 5 inputs, 4 good.
-std::string make_collection(const TempDir& dir) {
-  const fs::path root = dir / "photos";
-  copy(npy("chelsea_mobilenet_v2.npy"), root / "a/x.npy");
-  copy(npy("coffee_mobilenet_v2.npy"), root / "b/x.npy");
-  copy(npy("astronaut_299_mobilenet_v2.npy"), root / "a/deep/y.npy");
-  copy(npy("horse_rgba_mobilenet_v2.npy"), root / "top.npy");
-  std::ofstream(root / "b/corrupt.jpg") << "not a JPEG at all";
-  copy(npy("coffee_mobilenet_v2.npy"), root / ".hidden.npy");
-  std::ofstream(root / "notes.txt") << "not an input";
-  return root.string();
-}
 
 std::vector<json> read_jsonl(const std::string& path) {
   std::vector<json> lines;

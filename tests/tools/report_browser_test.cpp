@@ -5,16 +5,20 @@
 // where Chromium is not installed (tools/setup.sh installs it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cam/image.h"
 #include "tests/support/fixtures.h"
+#include "tests/tools/collection_support.h"
 #include "tests/tools/report_support.h"
 #include "tests/tools/run_gaze.h"
+#include "tests/tools/tiny_model.h"
 
 namespace gaze {
 namespace {
@@ -200,6 +204,44 @@ TEST_F(ReportBrowser, FiltersAndSortsFromTheHash) {
   // The rating's range: 9.5 to 10.
   d = dom("of=rating&min=9.5&max=10&sort=file");
   EXPECT_EQ(cards(d), (std::vector<std::string>{"b.jpg", "cat_d.jpg", "e.jpg"}));
+}
+
+// The collection's whole path: a folder with nested subfolders, duplicate names and a corrupt
+// file, through 3 shards run as 3 concurrent processes, their JSONL files merged into one report,
+// read in the browser: one card per good input, each with its panel, and the failure listed.
+TEST(ReportOfShards, ThreeConcurrentShardsMergeIntoOneReport) {
+  const std::string browser = chromium();
+  if (browser.empty()) {
+    GAZE_CANNOT_RUN("Chromium is not installed (tools/setup.sh installs Debian's chromium)");
+  }
+  TempDir dir;
+  const std::string photos = testing::make_collection(dir);
+  std::vector<std::future<RunResult>> shards;
+  std::vector<std::string> report = {"report", "--out", dir / "site/report.html"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string jsonl = dir / ("s" + std::to_string(i) + ".jsonl");
+    report.push_back(jsonl);
+    const std::vector<std::string> args = {"cam",          "--model", testing::tiny_model(),
+                                           "--quiet",      "--shard", std::to_string(i) + "/3",
+                                           "--jsonl",      jsonl,     "--out-dir",
+                                           dir / "panels", photos};
+    shards.push_back(std::async(std::launch::async, [args] { return testing::run_gaze(args); }));
+  }
+  for (auto& s : shards) EXPECT_LE(s.get().exit_code, 1);
+  fs::create_directories(dir / "site");
+  const RunResult r = testing::run_gaze(report);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string d = dump_dom(browser, dir / "site/report.html", "sort=file", dir);
+  EXPECT_EQ(matched(d), "4");
+  std::vector<std::string> shown = cards(d);
+  std::sort(shown.begin(), shown.end());
+  EXPECT_EQ(shown, (std::vector<std::string>{photos + "/a/deep/y.npy", photos + "/a/x.npy",
+                                             photos + "/b/x.npy", photos + "/top.npy"}));
+  for (const std::string& src : attribute_values(d, "<img loading=\"lazy\"", "src")) {
+    EXPECT_TRUE(fs::exists(dir / ("site/" + src))) << src;
+  }
+  EXPECT_EQ(attribute_values(d, "<li class=\"error\"", "data-input"),
+            std::vector<std::string>{photos + "/b/corrupt.jpg"});
 }
 
 }  // namespace
