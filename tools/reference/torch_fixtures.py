@@ -53,6 +53,15 @@ MOBILENET_TENSORS_CASE = ("astronaut_299", "top")
 MOBILENET_OUT = "tests/fixtures/torch/mobilenet_v2"
 
 
+def save_case(out_dir, stem, d):
+    """One case's maps (.npz), Grad-CAM, Grad-CAM++ and probabilities; returns the file names."""
+    np.savez(os.path.join(out_dir, stem + ".npz"), **torch_cam.to_numpy(d, maps_only=True))
+    save_npy(os.path.join(out_dir, stem + "_gradcam.npy"), d["gradcam"].numpy())
+    save_npy(os.path.join(out_dir, stem + "_gradcampp.npy"), d["gradcampp"].numpy())
+    save_npy(os.path.join(out_dir, stem + "_probs.npy"), d["probs"].numpy())
+    return [stem + s for s in (".npz", "_gradcam.npy", "_gradcampp.npy", "_probs.npy")]
+
+
 def rel(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
@@ -128,11 +137,7 @@ def mobilenet_cases(args):
             t0 = time.time()
             d = torch_cam.compute(m64, x, layer, K)
             stem = f"{image}_{layer}_class{K}"
-            np.savez(os.path.join(out_dir, stem + ".npz"), **torch_cam.to_numpy(d, maps_only=True))
-            save_npy(os.path.join(out_dir, stem + "_gradcam.npy"), d["gradcam"].numpy())
-            save_npy(os.path.join(out_dir, stem + "_gradcampp.npy"), d["gradcampp"].numpy())
-            save_npy(os.path.join(out_dir, stem + "_probs.npy"), d["probs"].numpy())
-            files = [stem + s for s in (".npz", "_gradcam.npy", "_gradcampp.npy", "_probs.npy")]
+            files = save_case(out_dir, stem, d)
             if (image, which) == MOBILENET_TENSORS_CASE:
                 save_tensors_npz(os.path.join(out_dir, stem + "_tensors.npz"),
                                  {"activations": d["activations"].numpy(), "grads": d["grads"].numpy()})
@@ -202,11 +207,7 @@ def main():
                     t0 = time.time()
                     d = torch_cam.compute(m64, x, layer, K)
                     stem = f"{image}_{layer}_class{K}"
-                    np.savez(os.path.join(out_dir, stem + ".npz"), **torch_cam.to_numpy(d, maps_only=True))
-                    save_npy(os.path.join(out_dir, stem + "_gradcam.npy"), d["gradcam"].numpy())
-                    save_npy(os.path.join(out_dir, stem + "_gradcampp.npy"), d["gradcampp"].numpy())
-                    save_npy(os.path.join(out_dir, stem + "_probs.npy"), d["probs"].numpy())
-                    files = [stem + s for s in (".npz", "_gradcam.npy", "_gradcampp.npy", "_probs.npy")]
+                    files = save_case(out_dir, stem, d)
                     if (image, layer, which) == GRADS_CASE:
                         save_npy(os.path.join(out_dir, stem + "_grads.npy"), d["grads"].numpy())
                         files.append(stem + "_grads.npy")
