@@ -1,6 +1,5 @@
-// A Keras layer gaze lacks, registered from outside the library: a custom class "Square"
-// (y = x * x, elementwise). A registry copied from the built-in one, plus Square, is handed to
-// the loader, which then reads a model containing the layer and explains it like any other.
+// A custom Keras layer "Square" (y = x * x) registered from outside the library in a copy of the
+// built-in registry, handed to the loader, which then reads and explains a model that uses it.
 //   custom_layer IMAGE OUT_DIR   (writes OUT_DIR/square_model.h5 and OUT_DIR/square_panel.png)
 #include <gaze/gaze.h>
 #include <cstdio>
@@ -45,12 +44,15 @@ int main(int argc, char** argv) {
     });
     const std::string model = std::string(argv[2]) + "/square_model.h5";
     write_model(model);
-    const auto classifier = gaze::Classifier::load(model, {.layers = &layers});
+    // LoadOptions: no --config, the file's preprocessing, these layers.
+    const auto classifier = gaze::Classifier::load(model, {"", "", &layers});
     const gaze::Image photo = gaze::load_image(argv[1]);
     for (const gaze::Prediction& p : classifier.classify(photo, 0))
       std::printf("%s %.4f\n", p.label.c_str(), static_cast<double>(p.probability));
+    gaze::ExplainOptions options;
+    options.layers = {"square"};
     gaze::save_image(std::string(argv[2]) + "/square_panel.png",
-                     classifier.explain(photo, {.layers = {"square"}}).panel);
+                     classifier.explain(photo, options).panel);
   } catch (const gaze::Error& e) {
     return std::fprintf(stderr, "custom_layer: error: %s\n", e.what()), 1;
   }
