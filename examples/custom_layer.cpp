@@ -44,7 +44,6 @@ int main(int argc, char** argv) {
     });
     const std::string model = std::string(argv[2]) + "/square_model.h5";
     write_model(model);
-    // LoadOptions: no --config, the file's preprocessing, these layers.
     const auto classifier = gaze::Classifier::load(model, {"", "", &layers});
     const gaze::Image photo = gaze::load_image(argv[1]);
     for (const gaze::Prediction& p : classifier.classify(photo, 0))
