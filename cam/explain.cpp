@@ -245,4 +245,17 @@ Tensor CamSession::score_cam(const std::string& layer, int class_index, const Ca
   return weighted_channel_sum(a, scores, channels);
 }
 
+bool is_spatial_layer(const Model& m, size_t i) {
+  const Shape& s = m.output_shape(i);
+  return s.size() == 4 && (s[1] > 1 || s[2] > 1) && i != 0;
+}
+
+size_t default_cam_layer(const Model& m) {
+  size_t best = 0;
+  for (size_t i = 0; i <= m.output_index(); ++i) {
+    if (is_spatial_layer(m, i)) best = i;
+  }
+  return best;
+}
+
 }  // namespace gaze

@@ -39,6 +39,12 @@ struct CamOptions {
   int score_cam_batch = 8;       // Score-CAM: masked inputs per forward pass
 };
 
+// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
+bool is_spatial_layer(const Model& m, size_t i);
+// The last layer with a spatial output before the model's output: where a map is taken by
+// default (mixed10 for InceptionV3, out_relu for MobileNetV2).
+size_t default_cam_layer(const Model& m);
+
 class CamSession {
  public:
   // Runs the forward pass of `input` [1, H, W, C], keeping `layers` (each must have an output

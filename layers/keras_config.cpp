@@ -322,7 +322,8 @@ class Flattener {
 };
 
 // Adds the layers so that each comes after its inputs, whatever order the config lists them in.
-Model assemble(std::vector<LayerSpec> specs, const std::string& output, int keras_major) {
+Model assemble(std::vector<LayerSpec> specs, const std::string& output, int keras_major,
+               const LayerRegistry& layers) {
   Model model;
   std::set<std::string> added;
   // The InputLayer goes first.
@@ -337,7 +338,7 @@ Model assemble(std::vector<LayerSpec> specs, const std::string& output, int kera
         ++it;
         continue;
       }
-      model.add(make_layer(it->class_name, it->name, it->config, keras_major), it->inbound);
+      model.add(layers.make(it->class_name, it->name, it->config, keras_major), it->inbound);
       if (!it->weights_from.empty()) model.share_weights(it->name, it->weights_from);
       added.insert(it->name);
       it = specs.erase(it);
@@ -358,7 +359,8 @@ Model assemble(std::vector<LayerSpec> specs, const std::string& output, int kera
 
 }  // namespace
 
-Model model_from_keras_config(const std::string& json_text, int keras_major) {
+Model model_from_keras_config(const std::string& json_text, int keras_major,
+                              const LayerRegistry& layers) {
   json root;
   try {
     root = json::parse(json_text);
@@ -377,7 +379,7 @@ Model model_from_keras_config(const std::string& json_text, int keras_major) {
   Flattener flat;
   const std::string output =
       flat.add_model(cls, root.contains("config") ? root["config"] : json(), "", "", "");
-  return assemble(std::move(flat.specs), output, keras_major);
+  return assemble(std::move(flat.specs), output, keras_major, layers);
 }
 
 }  // namespace gaze

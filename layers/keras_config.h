@@ -6,12 +6,15 @@
 #include <string>
 
 #include "layers/model.h"
+#include "layers/registry.h"
 
 namespace gaze {
 
 // `keras_major`: the Keras version that wrote it, where semantics changed (hard_sigmoid).
 // Models nested as layers are inlined with their layers named `outer/inner`; a layer called
-// more than once becomes `name`, `name@1`, ... sharing the first call's weights.
-Model model_from_keras_config(const std::string& json_text, int keras_major = 2);
+// more than once becomes `name`, `name@1`, ... sharing the first call's weights. Each layer is
+// made by `layers`: the built-in ones, or a copy with a program's own classes added.
+Model model_from_keras_config(const std::string& json_text, int keras_major = 2,
+                              const LayerRegistry& layers = LayerRegistry::builtin());
 
 }  // namespace gaze

@@ -5,10 +5,6 @@
 // honour with an Error naming the field.
 #include "layers/registry.h"
 
-#include <map>
-
-#include "layers/config_reader.h"
-
 #define GAZE_KERAS_LAYERS(X) \
   X(Activation)              \
   X(ActivityRegularization)  \
@@ -51,31 +47,35 @@
 
 namespace gaze {
 
-using LayerFactory = std::unique_ptr<Layer> (*)(const std::string& name,
-                                                const ConfigReader& config);
-
 #define GAZE_DECLARE_FACTORY(Class) \
   std::unique_ptr<Layer> make_##Class(const std::string& name, const ConfigReader& config);
 GAZE_KERAS_LAYERS(GAZE_DECLARE_FACTORY)
 #undef GAZE_DECLARE_FACTORY
 
-namespace {
-
-const std::map<std::string, LayerFactory>& factories() {
-#define GAZE_TABLE_ENTRY(Class) {#Class, &make_##Class},
-  static const std::map<std::string, LayerFactory> table = {GAZE_KERAS_LAYERS(GAZE_TABLE_ENTRY)};
+const LayerRegistry& LayerRegistry::builtin() {
+  static const LayerRegistry registry = [] {
+    LayerRegistry r;
+#define GAZE_TABLE_ENTRY(Class) r.add(#Class, &make_##Class);
+    GAZE_KERAS_LAYERS(GAZE_TABLE_ENTRY)
 #undef GAZE_TABLE_ENTRY
-  return table;
+    return r;
+  }();
+  return registry;
 }
 
-}  // namespace
+void LayerRegistry::add(const std::string& class_name, LayerFactory factory) {
+  if (!factory) throw Error("layer class '" + class_name + "': no factory");
+  if (!factories_.emplace(class_name, std::move(factory)).second) {
+    throw Error("layer class '" + class_name + "' is already registered");
+  }
+}
 
-std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::string& name,
-                                  const nlohmann::json& config, int keras_major) {
-  auto it = factories().find(class_name);
-  if (it == factories().end()) {
+std::unique_ptr<Layer> LayerRegistry::make(const std::string& class_name, const std::string& name,
+                                           const nlohmann::json& config, int keras_major) const {
+  auto it = factories_.find(class_name);
+  if (it == factories_.end()) {
     std::string list;
-    for (const std::string& s : supported_layer_classes()) list += (list.empty() ? "" : ", ") + s;
+    for (const std::string& s : classes()) list += (list.empty() ? "" : ", ") + s;
     const std::string what =
         class_name == "Lambda" || class_name == "TFOpLambda" || class_name == "SlicingOpLambda"
             ? "is a " + class_name + " layer, whose Python code cannot run in gaze"
@@ -89,10 +89,19 @@ std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::stri
   return it->second(name, ConfigReader(name, config, keras_major));
 }
 
-std::vector<std::string> supported_layer_classes() {
+std::vector<std::string> LayerRegistry::classes() const {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : factories()) names.push_back(name);
+  for (const auto& [name, factory] : factories_) names.push_back(name);
   return names;
+}
+
+std::unique_ptr<Layer> make_layer(const std::string& class_name, const std::string& name,
+                                  const nlohmann::json& config, int keras_major) {
+  return LayerRegistry::builtin().make(class_name, name, config, keras_major);
+}
+
+std::vector<std::string> supported_layer_classes() {
+  return LayerRegistry::builtin().classes();
 }
 
 }  // namespace gaze

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cam/explain.h"  // default_cam_layer, is_spatial_layer
 #include "cam/model_input.h"
 #include "tools/cli.h"
 #include "weights/model_io.h"
@@ -36,11 +37,6 @@ std::string predictions_json(const std::vector<Prediction>& predictions);
 std::vector<std::string> class_names_for(const cli::Parser& p, const LoadedModel& loaded);
 // --preprocessing if given, else what the model file says; Error when neither says.
 Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loaded);
-// The last layer with a spatial output before the model's output: where a map is taken by
-// default (mixed10 for InceptionV3, out_relu for MobileNetV2).
-size_t default_cam_layer(const Model& m);
-// A layer a class activation map can be taken at: a 4-D output with a spatial grid.
-bool is_spatial_layer(const Model& m, size_t i);
 // The predictions as the text output lists them, one "  <class> <probability>" line each.
 std::string predictions_text(const std::vector<Prediction>& predictions);
 // `value` printed with the printf format `format` (one double conversion).

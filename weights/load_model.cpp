@@ -89,9 +89,10 @@ json parse_json(const std::string& text, const std::string& label) {
   }
 }
 
-Model build_model(const std::string& config_text, int keras_major, const std::string& label) {
+Model build_model(const std::string& config_text, int keras_major, const std::string& label,
+                  const LayerRegistry& layers) {
   try {
-    return model_from_keras_config(config_text, keras_major);
+    return model_from_keras_config(config_text, keras_major, layers);
   } catch (const Error& e) {
     throw Error(label + ": " + e.what());
   }
@@ -142,7 +143,8 @@ void require_entries(const zip::Archive& archive) {
   }
 }
 
-LoadedModel load_keras_archive(const std::string& path, const std::string& config_path) {
+LoadedModel load_keras_archive(const std::string& path, const std::string& config_path,
+                               const LayerRegistry& layers) {
   if (!config_path.empty()) {
     throw Error(path +
                 ": a .keras file holds its own config.json; --config is only for "
@@ -156,7 +158,7 @@ LoadedModel load_keras_archive(const std::string& path, const std::string& confi
   const json config = parse_json(config_text, config_label);
   LoadedModel loaded;
   loaded.path = path;
-  loaded.model = build_model(config_text, keras_major, config_label);
+  loaded.model = build_model(config_text, keras_major, config_label, layers);
   // The weights file is opened where it lies in memory; `image` outlives `weights`.
   const std::vector<unsigned char> image = archive.read(kWeightsEntry, kMaxWeights);
   const std::string weights_label = path + ": " + kWeightsEntry;
@@ -169,12 +171,13 @@ LoadedModel load_keras_archive(const std::string& path, const std::string& confi
 
 // A Keras 3 `.weights.h5` with its config.json (or model.to_json()).
 LoadedModel load_keras3_weights_file(const std::string& path, const hdf5::File& file,
-                                     const std::string& config_path) {
+                                     const std::string& config_path, const LayerRegistry& layers) {
   const std::string config_text = read_text_file(config_path);
   const json config = parse_json(config_text, config_path);
   LoadedModel loaded;
   loaded.path = path;
-  loaded.model = build_model(config_text, config_keras_major(config, 3, config_path), config_path);
+  loaded.model =
+      build_model(config_text, config_keras_major(config, 3, config_path), config_path, layers);
   load_keras3_weights(loaded.model, config, file.root(), path);
   return loaded;
 }
@@ -232,7 +235,8 @@ void load_keras2_weights_by_order(Model& model, const json& config, const KerasF
   load_weights_by_name(model, renamed, path);
 }
 
-LoadedModel load_keras2_weights_file(const std::string& path, const std::string& config_path) {
+LoadedModel load_keras2_weights_file(const std::string& path, const std::string& config_path,
+                                     const LayerRegistry& layers) {
   const std::string config_text = read_text_file(config_path);
   const json config = parse_json(config_text, config_path);
   const KerasFile file = read_keras_h5(path);
@@ -241,13 +245,14 @@ LoadedModel load_keras2_weights_file(const std::string& path, const std::string&
       version == file.attributes.end() ? 2 : keras_major_of(version->second, path);
   LoadedModel loaded;
   loaded.path = path;
-  loaded.model =
-      build_model(config_text, config_keras_major(config, file_major, config_path), config_path);
+  loaded.model = build_model(config_text, config_keras_major(config, file_major, config_path),
+                             config_path, layers);
   load_keras2_weights_by_order(loaded.model, config, file, path, config_path);
   return loaded;
 }
 
-LoadedModel load_hdf5(const std::string& path, const std::string& config_path) {
+LoadedModel load_hdf5(const std::string& path, const std::string& config_path,
+                      const LayerRegistry& layers) {
   bool full_model = false, keras2_weights = false;
   {
     const hdf5::File file = hdf5::File::open_read_only(path);
@@ -259,7 +264,7 @@ LoadedModel load_hdf5(const std::string& path, const std::string& config_path) {
                     ": Keras 3 weights without a model (a .weights.h5 file); give the "
                     "model's config.json with --config");
       }
-      return load_keras3_weights_file(path, file, config_path);
+      return load_keras3_weights_file(path, file, config_path, layers);
     }
     keras2_weights = root.has_attribute("layer_names") || root.has_attribute("layer_names0") ||
                      root.has_child("model_weights");
@@ -270,7 +275,7 @@ LoadedModel load_hdf5(const std::string& path, const std::string& config_path) {
                   ": a full model with its own model_config; --config is only for "
                   "weights-only files");
     }
-    return load_keras_model(path);
+    return load_keras_model(path, layers);
   }
   if (!keras2_weights) {
     throw Error(path +
@@ -282,7 +287,7 @@ LoadedModel load_hdf5(const std::string& path, const std::string& config_path) {
                 ": Keras weights without a model (no model_config); give the model's "
                 "architecture JSON (model.to_json()) with --config");
   }
-  return load_keras2_weights_file(path, config_path);
+  return load_keras2_weights_file(path, config_path, layers);
 }
 
 }  // namespace
@@ -302,14 +307,15 @@ int keras_major_version(const std::string& keras_version) {
   return std::stoi(keras_version.substr(0, digits));
 }
 
-LoadedModel load_model(const std::string& path, const std::string& config_path) {
+LoadedModel load_model(const std::string& path, const std::string& config_path,
+                       const LayerRegistry& layers) {
   switch (file_kind(path)) {
     case FileKind::kZip:
-      return load_keras_archive(path, config_path);
+      return load_keras_archive(path, config_path, layers);
     case FileKind::kHdf5:
       break;
   }
-  return load_hdf5(path, config_path);
+  return load_hdf5(path, config_path, layers);
 }
 
 }  // namespace gaze

@@ -120,7 +120,7 @@ void load_weights_by_order(Model& model, const KerasFile& file, const std::strin
   model.tie_shared_weights();
 }
 
-LoadedModel load_keras_model(const std::string& path) {
+LoadedModel load_keras_model(const std::string& path, const LayerRegistry& layers) {
   LoadedModel loaded;
   loaded.path = path;
   {
@@ -132,7 +132,7 @@ LoadedModel load_keras_model(const std::string& path) {
       auto version = file.attributes.find("keras_version");
       loaded.model = model_from_keras_config(
           file.model_config,
-          keras_major_version(version == file.attributes.end() ? "" : version->second));
+          keras_major_version(version == file.attributes.end() ? "" : version->second), layers);
     } catch (const Error& e) {
       throw Error(path + ": " + e.what());
     }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "layers/model.h"
+#include "layers/registry.h"
 #include "weights/keras_file.h"
 
 namespace gaze {
@@ -24,12 +25,15 @@ struct LoadedModel {
 //    `.weights.h5` (keras3_weights.h). The two weights-only kinds need `config_path`, the model's
 //    config.json or model.to_json(), and the others refuse one.
 // Anything else is Error("<path>: not a Keras model: neither HDF5 nor a .keras zip"). Errors
-// name the file at fault (the config's when the config is).
-LoadedModel load_model(const std::string& path, const std::string& config_path = "");
+// name the file at fault (the config's when the config is). `layers` makes the layers: the
+// built-in ones, or a copy with a program's own classes added (layers/registry.h).
+LoadedModel load_model(const std::string& path, const std::string& config_path = "",
+                       const LayerRegistry& layers = LayerRegistry::builtin());
 
 // A full Keras model file (model.save(), or `gaze convert`'s output): builds the model from its
 // model_config and loads every weight. Errors name the file.
-LoadedModel load_keras_model(const std::string& path);
+LoadedModel load_keras_model(const std::string& path,
+                             const LayerRegistry& layers = LayerRegistry::builtin());
 
 // The major version of a keras_version string: "2.15.0" -> 2, "3.6.0" -> 3; 2 for an empty one
 // and for TF.js's "tfjs-layers 4.22.0". Error for other text that does not start with a number
