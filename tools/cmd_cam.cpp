@@ -329,6 +329,10 @@ int cmd_cam(const Args& args) {
       std::snprintf(text, sizeof text, "rating %.1f/10", rated);
       footer = text;
     }
+    // The maps were made in the stored pixels' frame, the network's; the panel shows the photo
+    // upright, as EXIF says, with every overlay turned the same way, so they stay aligned.
+    for (PanelTile& tile : tiles)
+      tile.image = apply_orientation(tile.image, in.original.orientation);
     const std::string out = output_path(p, input, s.method_name, p.positional().size());
     save_image(out, compose_panel(tiles, footer));
 
