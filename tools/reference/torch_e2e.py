@@ -65,7 +65,7 @@ JET = np.stack([np.interp(_X, *zip(*_JET[c])) for c in "rgb"], axis=1).astype(np
 
 
 def explain(model, layer, path, out_dir):
-    rgb = np.asarray(Image.open(path).convert("RGB"))
+    rgb = np.array(Image.open(path).convert("RGB"))
     x = torch.from_numpy(rgb).float().div_(255.0)[None].permute(0, 3, 1, 2)
     x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=True).permute(0, 2, 3, 1)
     m, _ = make_cam(model, x, layer, "gradcam")()
