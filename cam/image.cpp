@@ -10,13 +10,19 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <utility>
 
+#include "cam/image_codecs.h"
 #include "tensor/atomic_write.h"
 #include "tensor/error.h"
 
 namespace gaze {
 namespace {
+
+// Files are decoded from memory; none of the supported formats needs more than this for an image
+// within kMaxImagePixels (an uncompressed RGBA BMP of that size is 400 MB).
+constexpr int64_t kMaxFileBytes = int64_t{1} << 30;
 
 struct StbFree {
   void operator()(unsigned char* p) const { stbi_image_free(p); }
@@ -29,6 +35,44 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
+std::string read_file(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::string bytes;
+  char chunk[1 << 16];
+  size_t n = 0;
+  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
+    if (static_cast<int64_t>(bytes.size() + n) > kMaxFileBytes)
+      throw Error(path + ": file is larger than the limit of 1 GiB for an image");
+    bytes.append(chunk, n);
+  }
+  if (std::ferror(file.get())) throw Error(path + ": cannot read (" + std::strerror(errno) + ")");
+  if (bytes.empty()) throw Error(path + ": empty file, not an image");
+  return bytes;
+}
+
+// BMP, GIF, TGA, PSD, PNM and whatever else stb_image recognizes.
+Image decode_stb(const std::string& path, std::string_view bytes) {
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
+  int w = 0, h = 0, channels = 0;
+  // Read the size first: refuse huge images before stb allocates for them.
+  if (!stbi_info_from_memory(data, size, &w, &h, &channels))
+    throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")");
+  if (w <= 0 || h <= 0) throw Error(path + ": image has zero size");
+  check_pixel_limit(path, w, h);
+  std::unique_ptr<unsigned char, StbFree> pixels(
+      stbi_load_from_memory(data, size, &w, &h, &channels, 0));
+  if (!pixels) throw Error(path + ": cannot decode image (" + stbi_failure_reason() + ")");
+  return to_rgb(pixels.get(), w, h, channels);
+}
+
+bool starts_with(std::string_view bytes, std::string_view magic, size_t at = 0) {
+  return bytes.size() >= at + magic.size() && bytes.compare(at, magic.size(), magic) == 0;
+}
+
+}  // namespace
+
 void check_pixel_limit(const std::string& path, int64_t w, int64_t h) {
   if (w * h > kMaxImagePixels) {
     throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
@@ -36,45 +80,9 @@ void check_pixel_limit(const std::string& path, int64_t w, int64_t h) {
   }
 }
 
-// The width and height in a PNG's IHDR, or {0, 0} if the file does not start like a PNG. stb's
-// own header check refuses PNGs of more than 2^30 bytes as "unknown image type"; this lets such
-// a file be refused with the pixel limit instead. Leaves the file position where it was.
-std::pair<int64_t, int64_t> png_header_size(FILE* file) {
-  unsigned char b[24];
-  const long position = std::ftell(file);
-  const size_t n = std::fread(b, 1, sizeof b, file);
-  std::fseek(file, position, SEEK_SET);
-  if (n != sizeof b || std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 ||
-      std::memcmp(b + 12, "IHDR", 4) != 0) {
-    return {0, 0};
-  }
-  auto be32 = [&](int i) {
-    return static_cast<int64_t>(b[i]) << 24 | b[i + 1] << 16 | b[i + 2] << 8 | b[i + 3];
-  };
-  return {be32(16), be32(20)};
-}
-
-}  // namespace
-
-Image load_image(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
-  int w = 0, h = 0, channels = 0;
-  // Read the size first: refuse huge images before stb allocates for them.
-  if (!stbi_info_from_file(file.get(), &w, &h, &channels)) {
-    const std::string reason = stbi_failure_reason();
-    const auto [png_w, png_h] = png_header_size(file.get());
-    check_pixel_limit(path, png_w, png_h);
-    throw Error(path + ": not a readable image (" + reason + ")");
-  }
-  if (w <= 0 || h <= 0) throw Error(path + ": image has zero size");
-  check_pixel_limit(path, w, h);
-  std::unique_ptr<unsigned char, StbFree> pixels(
-      stbi_load_from_file(file.get(), &w, &h, &channels, 0));
-  if (!pixels) throw Error(path + ": cannot decode image (" + stbi_failure_reason() + ")");
-
-  Image img{w, h, std::vector<uint8_t>(static_cast<size_t>(w) * static_cast<size_t>(h) * 3)};
-  const unsigned char* src = pixels.get();
+Image to_rgb(const uint8_t* src, int width, int height, int channels) {
+  Image img{width, height,
+            std::vector<uint8_t>(static_cast<size_t>(width) * static_cast<size_t>(height) * 3)};
   const bool has_alpha = channels == 2 || channels == 4;
   const int colour = has_alpha ? channels - 1 : channels;
   for (size_t p = 0; p < img.rgb.size() / 3; ++p, src += channels) {
@@ -86,6 +94,61 @@ Image load_image(const std::string& path) {
     }
   }
   return img;
+}
+
+Image load_image(const std::string& path) {
+  const std::string bytes = read_file(path);
+  if (starts_with(bytes, "\xff\xd8\xff")) return decode_jpeg(path, bytes);
+  if (starts_with(bytes, "\x89PNG\r\n\x1a\n")) return decode_png(path, bytes);
+  if (starts_with(bytes, "RIFF") && starts_with(bytes, "WEBP", 8)) return decode_webp(path, bytes);
+  return decode_stb(path, bytes);
+}
+
+Image apply_orientation(const Image& image, int orientation) {
+  if (orientation < 2 || orientation > 8) return Image{image.width, image.height, image.rgb};
+  const bool swap = orientation >= 5;  // 5-8 exchange width and height
+  const int w = image.width, h = image.height;
+  Image out{swap ? h : w, swap ? w : h, std::vector<uint8_t>(image.rgb.size())};
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width; ++x) {
+      // The source pixel that lands at (x, y) of the upright picture.
+      int sx = x, sy = y;
+      switch (orientation) {
+        case 2:
+          sx = w - 1 - x;
+          break;
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;
+        case 4:
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sx = y;
+          sy = x;
+          break;
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;
+        case 8:
+          sx = w - 1 - y;
+          sy = x;
+          break;
+      }
+      const size_t from =
+          (static_cast<size_t>(sy) * static_cast<size_t>(w) + static_cast<size_t>(sx)) * 3;
+      const size_t to =
+          (static_cast<size_t>(y) * static_cast<size_t>(out.width) + static_cast<size_t>(x)) * 3;
+      std::memcpy(&out.rgb[to], &image.rgb[from], 3);
+    }
+  }
+  return out;
 }
 
 void save_image(const std::string& path, const Image& image, int jpeg_quality) {
@@ -100,29 +163,33 @@ void save_image(const std::string& path, const Image& image, int jpeg_quality) {
     throw Error(path + ": refusing to write an empty or inconsistent image");
   }
   write_atomically(path, [&](const std::string& temporary) {
+    CheckedFile file(temporary, path);
+    if (png) {
+      write_png(file, path, image);
+      file.close();
+      return;
+    }
     // stb's own file writers ignore fwrite's and fclose's results, so a full disk would go
-    // unnoticed: stb encodes into this callback instead, which writes through a CheckedFile.
+    // unnoticed: stb encodes into this callback instead, which writes through the CheckedFile.
     // The callback runs inside stb's C code, so the first error is kept and rethrown after.
     struct Sink {
-      CheckedFile file;
+      CheckedFile* file;
       std::exception_ptr error;
-    } sink{CheckedFile(temporary, path), nullptr};
+    } sink{&file, nullptr};
     stbi_write_func* write = [](void* context, void* data, int size) {
       Sink& s = *static_cast<Sink*>(context);
       if (s.error || size <= 0) return;
       try {
-        s.file.write(data, static_cast<size_t>(size));
+        s.file->write(data, static_cast<size_t>(size));
       } catch (...) {
         s.error = std::current_exception();
       }
     };
-    const int ok = png ? stbi_write_png_to_func(write, &sink, image.width, image.height, 3,
-                                                image.rgb.data(), image.width * 3)
-                       : stbi_write_jpg_to_func(write, &sink, image.width, image.height, 3,
-                                                image.rgb.data(), jpeg_quality);
+    const int ok = stbi_write_jpg_to_func(write, &sink, image.width, image.height, 3,
+                                          image.rgb.data(), jpeg_quality);
     if (sink.error) std::rethrow_exception(sink.error);
     if (!ok) throw Error(path + ": cannot encode the image");
-    sink.file.close();
+    file.close();
   });
 }
 

@@ -379,6 +379,10 @@ int cmd_cam(const Args& args) {
       std::snprintf(text, sizeof text, "rating %.1f/10", rated);
       footer = text;
     }
+    // The maps were made in the stored pixels' frame, the network's; the panel shows the photo
+    // upright, as EXIF says, with every overlay turned the same way, so they stay aligned.
+    for (PanelTile& tile : tiles)
+      tile.image = apply_orientation(tile.image, in.original.orientation);
     const std::string out = output_path(p, entry, s.method_name);
     panels.check(out, input);
     if (!p.has("out")) create_parent(out);  // --out's folder must exist; --out-dir's are made

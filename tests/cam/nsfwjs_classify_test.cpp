@@ -101,7 +101,7 @@ TEST_P(NsfwjsReference, ImagesGiveTheSameTopClass) {
         << file;
     const float d = max_abs_diff(probs, r["probs_image"]);
     // PNG decoders agree byte for byte, so decoding + nsfwjs preprocessing must match exactly;
-    // JPEG decoders differ (stb_image vs jpeg-js), so only the top class is compared.
+    // JPEG decoders differ (libjpeg-turbo vs jpeg-js), so only the top class is compared.
     if (file.ends_with(".png")) {
       EXPECT_LE(d, 1e-5f) << file;
       worst_png = std::max(worst_png, d);

@@ -297,6 +297,16 @@ std::vector<BadInput> bad_inputs() {
       {"ZeroSizePng", file("empty.png", [] { return std::string(); }), {}},
       {"TruncatedPng", prefix("cut.png", image("astronaut_299.png"), 0.5), {}},
       {"TruncatedJpeg", prefix("cut.jpg", image("chelsea.jpg"), 0.5), {}},
+      {"TruncatedWebp", prefix("cut.webp", image("pil/coffee.webp"), 0.5), {}},
+      {"JpegClaiming60000x60000",
+       file("huge.jpg",
+            [] {
+              std::string jpeg = read_file(image("chelsea.jpg"));  // its SOF0 made to say so
+              const size_t sof = jpeg.find("\xff\xc0");
+              if (sof != std::string::npos) jpeg.replace(sof + 5, 4, be32(60000u << 16 | 60000u));
+              return jpeg;
+            }),
+       {"60000x60000", "limit"}},
       {"PngClaiming60000x60000",
        file("huge.png", [] { return huge_png(60000, 60000); }),
        {"60000x60000", "limit"}},
@@ -512,6 +522,44 @@ TEST(CliOutput, SuccessfulCamLeavesOnlyTheFinalFiles) {
   const Image jpeg = load_image(dir / "out/panel.jpg");
   EXPECT_EQ(jpeg.width, 4 + 2 * (102 + 4));
   EXPECT_EQ(read_file(dir / "out/panel.jpg").substr(0, 3), "\xff\xd8\xff");
+}
+
+// EXIF orientation 6 (rotate 90 clockwise): the network sees the stored pixels, as Keras does, so
+// the predictions equal those of the same pixels without the tag; the panel shows the photo
+// upright, 16x24 instead of the stored 24x16, with its overlay turned the same way.
+TEST(CliCam, ExifOrientationTurnsThePanelNotTheNetworkInput) {
+  TempDir dir;
+  const std::string tagged = image("pil/orient_6.jpg"), plain = image("pil/orient_1.jpg");
+  const RunResult a = run({"classify", "--model", tiny(), "--json", "--top", "0", tagged});
+  const RunResult b = run({"classify", "--model", tiny(), "--json", "--top", "0", plain});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(nlohmann::json::parse(a.out)["predictions"],
+            nlohmann::json::parse(b.out)["predictions"]);
+
+  const RunResult cam = run({"cam", "--model", tiny(), "--out", dir / "p6.png", tagged});
+  ASSERT_EQ(cam.exit_code, 0) << cam.err;
+  const RunResult cam1 = run({"cam", "--model", tiny(), "--out", dir / "p1.png", plain});
+  ASSERT_EQ(cam1.exit_code, 0) << cam1.err;
+  const Image p6 = load_image(dir / "p6.png"), p1 = load_image(dir / "p1.png");
+  EXPECT_EQ(p6.width, 4 + 2 * (16 + 4));
+  EXPECT_EQ(p1.width, 4 + 2 * (24 + 4));
+  // Both tiles of the tagged panel are the untagged panel's tiles turned clockwise: pixel (x, y)
+  // of a stored 24x16 tile lands at (15 - y, x).
+  const int margin = 4;
+  for (int tile = 0; tile < 2; ++tile) {
+    int mismatches = 0;
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 24; ++x) {
+        const size_t from =
+            (static_cast<size_t>(margin + y) * p1.width + margin + tile * 28 + x) * 3;
+        const size_t to =
+            (static_cast<size_t>(margin + x) * p6.width + margin + tile * 20 + 15 - y) * 3;
+        for (int c = 0; c < 3; ++c) mismatches += p1.rgb[from + c] != p6.rgb[to + c];
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << "tile " << tile;
+  }
 }
 
 // --------------------------------------------------------------------------------------------
