@@ -15,5 +15,6 @@ int cmd_convert(const Args& args);   // cmd_convert.cpp
 int cmd_classify(const Args& args);  // cmd_classify.cpp
 int cmd_cam(const Args& args);       // cmd_cam.cpp
 int cmd_bench(const Args& args);     // cmd_bench.cpp
+int cmd_evaluate(const Args& args);  // cmd_evaluate.cpp
 
 }  // namespace gaze
