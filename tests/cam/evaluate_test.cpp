@@ -196,7 +196,8 @@ TEST(EvaluateBlur, MatchesADirectGaussianConvolution) {
       }
     }
   }
-  for (float v : deletion_baseline(x).values()) ASSERT_EQ(v, 0.0f);
+  const Tensor zero = deletion_baseline(x);  // named: a temporary would die before the loop
+  for (float v : zero.values()) ASSERT_EQ(v, 0.0f);
 }
 
 TEST(EvaluateBaselines, RandomIsSeededAndCenterIsACentredGaussian) {
