@@ -16,5 +16,6 @@ int cmd_classify(const Args& args);  // cmd_classify.cpp
 int cmd_cam(const Args& args);       // cmd_cam.cpp
 int cmd_bench(const Args& args);     // cmd_bench.cpp
 int cmd_report(const Args& args);    // cmd_report.cpp
+int cmd_evaluate(const Args& args);  // cmd_evaluate.cpp
 
 }  // namespace gaze

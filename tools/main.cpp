@@ -22,6 +22,8 @@ const Command kCommands[] = {
     {"classify", gaze::cmd_classify,
      "classify images: the most probable classes and their probabilities"},
     {"cam", gaze::cmd_cam, "draw where the network looks: class activation maps over the photo"},
+    {"evaluate", gaze::cmd_evaluate,
+     "measure how faithful the maps are: deletion, insertion, confidence drop"},
     {"inspect", gaze::cmd_inspect, "show a model's layers, shapes and parameter counts"},
     {"layers", gaze::cmd_layers, "list the layers a map can be taken at (spatial outputs)"},
     {"bench", gaze::cmd_bench, "measure speed and memory (tools/bench.sh compares with PyTorch)"},

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -176,6 +177,24 @@ Preprocessing model_preprocessing(const cli::Parser& p, const LoadedModel& loade
                 ": the model does not say how to preprocess images; pass --preprocessing");
   }
   return parse_preprocessing(loaded.preprocessing);
+}
+
+int class_index(const std::string& spec, const std::vector<std::string>& classes, int64_t count) {
+  const auto it = std::find(classes.begin(), classes.end(), spec);
+  if (it != classes.end()) return static_cast<int>(it - classes.begin());
+  char* end = nullptr;
+  const long i = std::strtol(spec.c_str(), &end, 10);
+  if (end && *end == '\0' && !spec.empty() && i >= 0 && i < count) return static_cast<int>(i);
+  std::string known;
+  for (const std::string& c : classes) known += (known.empty() ? "" : ", ") + c;
+  throw Error("--class: unknown class '" + spec + "' (give a name" +
+              (known.empty() ? "" : " (" + known + ")") + " or an index from 0 to " +
+              std::to_string(count - 1) + ")");
+}
+
+std::string label_of(int k, const std::vector<std::string>& classes) {
+  return static_cast<size_t>(k) < classes.size() ? classes[static_cast<size_t>(k)]
+                                                 : "class_" + std::to_string(k);
 }
 
 }  // namespace gaze

@@ -1,6 +1,7 @@
 // Pieces the model-running commands (classify, cam, layers, inspect) share.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -50,5 +51,10 @@ void check_stdout();
 // "gaze: <input>: <ms> ms, RSS <MiB> MiB\n" (--verbose): the time an input took and the
 // process's resident set size, read from /proc/self/statm.
 std::string progress_line(const std::string& input, double milliseconds);
+
+// --class's value: a class name, else an index below `count`; Error listing the names otherwise.
+int class_index(const std::string& spec, const std::vector<std::string>& classes, int64_t count);
+// The name of class k: classes[k], else "class_<k>".
+std::string label_of(int k, const std::vector<std::string>& classes);
 
 }  // namespace gaze
