@@ -25,12 +25,13 @@ struct ThreadedRun {
   Tensor probabilities, gradients, map;
 };
 
-ThreadedRun run_with_threads(int threads, const Model& m, const Tensor& x, const std::string& layer) {
+ThreadedRun run_with_threads(int threads, const Model& m, const Tensor& x,
+                             const std::string& layer) {
   const int before = omp_get_max_threads();
   omp_set_num_threads(threads);
   CamSession s(m, x, {layer}, true);
   ThreadedRun r{s.probabilities().clone(), s.gradients(layer, 0, ScoreKind::kLogit).clone(),
-        s.map(layer, 0, CamOptions{})};
+                s.map(layer, 0, CamOptions{})};
   omp_set_num_threads(before);
   return r;
 }
