@@ -82,8 +82,7 @@ std::unique_ptr<Layer> LayerRegistry::make(const std::string& class_name, const 
             : "has the unsupported layer type '" + class_name +
                   "' (a custom class's Python code cannot run in gaze)";
     throw Error("layer '" + name + "' " + what + "; supported: " + list +
-                " ('gaze layers --supported'; the README's \"Adding a layer\" says how to add "
-                "one)");
+                " ('gaze layers --supported'; docs/adding-a-layer.md says how to add one)");
   }
   if (!config.is_object()) throw Error("layer '" + name + "': config is not an object");
   return it->second(name, ConfigReader(name, config, keras_major));

@@ -135,8 +135,8 @@ int cmd_layers(const Args& args) {
                 "mixed10, the last Inception block, not a branch convolution).");
   p.option("config", "FILE", kConfigOptionHelp).flag("all", "list every layer, spatial or not");
   p.flag("supported",
-         "print the Keras layer classes and activations gaze supports (no model needed); the\n"
-         "README's list is this output");
+         "print the Keras layer classes and activations gaze supports (no model needed);\n"
+         "docs/usage.md's list is this output");
   p.epilog(
       "MODEL is a .keras or .h5 model, or a weights-only file with --config; it defaults to\n"
       "$GAZE_MODEL, else models/nsfwjs_inception_v3.h5.");

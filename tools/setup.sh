@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libopenblas-openmp-dev libhdf5-dev zlib1g-dev libstb-dev nlohmann-json3-dev libgtest-dev
   libjpeg62-turbo-dev libspng-dev libdeflate-dev libwebp-dev
-  clang-format
+  clang-format python3 doxygen
   chromium
 )
 

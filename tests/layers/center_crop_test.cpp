@@ -1,4 +1,4 @@
-// CenterCrop (the README's worked example of adding a layer): the window Keras takes, from
+// CenterCrop (docs/adding-a-layer.md's worked example): the window Keras takes, from
 // Keras 2 and Keras 3 configs; its gradient; and the input it refuses.
 #include <gtest/gtest.h>
 

@@ -259,7 +259,7 @@ TEST(KerasConfig, LambdaAndCustomLayersSayWhyTheyCannotRun) {
       EXPECT_NE(what.find(cls), std::string::npos) << what;
       EXPECT_NE(what.find("Python code cannot run"), std::string::npos) << what;
       EXPECT_NE(what.find("gaze layers --supported"), std::string::npos) << what;
-      EXPECT_NE(what.find("Adding a layer"), std::string::npos) << what;
+      EXPECT_NE(what.find("docs/adding-a-layer.md"), std::string::npos) << what;
     }
   }
 }

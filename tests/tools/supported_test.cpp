@@ -1,4 +1,4 @@
-// `gaze layers --supported` lists the layer registry and the activation table, and the README's
+// `gaze layers --supported` lists the layer registry and the activation table, and docs/usage.md's
 // list is that output, so the documentation cannot drift from the code.
 #include <gtest/gtest.h>
 
@@ -18,12 +18,12 @@ TEST(Supported, ListsTheRegistryAndTheActivationTable) {
     EXPECT_NE(r.out.find("`" + a + "`"), std::string::npos) << a;
 }
 
-TEST(Supported, TheReadmeListIsTheCommandsOutput) {
+TEST(Supported, TheUsageDocListIsTheCommandsOutput) {
   const testing::RunResult r = testing::run_gaze({"layers", "--supported"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string readme = testing::read_whole_file(std::string(GAZE_SOURCE_DIR) + "/README.md");
-  EXPECT_NE(readme.find(r.out), std::string::npos)
-      << "README.md lacks the output of 'gaze layers --supported':\n"
+  const std::string doc = testing::read_whole_file(std::string(GAZE_SOURCE_DIR) + "/docs/usage.md");
+  EXPECT_NE(doc.find(r.out), std::string::npos)
+      << "docs/usage.md lacks the output of 'gaze layers --supported':\n"
       << r.out;
 }
 
