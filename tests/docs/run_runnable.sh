@@ -8,6 +8,7 @@
 # Blocks marked `models` skip (exit 77) when models/ lacks the nsfwjs models, and fail instead
 # under GAZE_NO_SKIP=1 or CI=true, as the C++ tests do (tests/support/fixtures.h).
 set -uo pipefail
+shopt -s nullglob
 build=$1 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
