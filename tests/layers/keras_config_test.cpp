@@ -184,7 +184,7 @@ TEST(KerasConfig, ParameterCountsAreThoseOfTheTfjsManifests) {
   for (const auto& [key, config, total] : models) {
     SCOPED_TRACE(key);
     const nlohmann::json& manifest = manifests.at("models").at(key);
-    EXPECT_EQ(manifest.at("values").get<int64_t>(), total);  // the figure the README quotes
+    EXPECT_EQ(manifest.at("values").get<int64_t>(), total);  // the figure docs/usage.md quotes
     const Model m = model_from_keras_config(read_fixture(config));
     EXPECT_EQ(m.parameter_count(), total);
     size_t with_parameters = 0;
