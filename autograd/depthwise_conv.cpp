@@ -1,8 +1,11 @@
 // depthwise_conv2d: each input channel c has M filters of its own; output channel c*M + m
 // (Keras' DepthwiseConv2D). Direct loops with the channel axis innermost, where NHWC keeps it
 // contiguous: there is no GEMM to call, the work per output is only kh*kw multiply-adds.
+// Multiplier 1 runs on the vectorized kernel of depthwise_kernel.cpp; other multipliers on the
+// plain loops below.
 #include <algorithm>
 
+#include "autograd/depthwise_kernel.h"
 #include "autograd/op_helpers.h"
 #include "autograd/ops.h"
 
@@ -17,6 +20,10 @@ Tensor depthwise_forward(const ConvGeometry& g, int64_t mult, const Tensor& x, c
   const float* kd = kernel.data();
   const float* scale = options.scale.defined() ? options.scale.data() : nullptr;
   const float* b = bias.defined() ? bias.data() : nullptr;
+  if (mult == 1) {  // one filter per channel: the vectorized kernel
+    depthwise_forward_m1(g, xd, kd, scale, b, options.activation, out.data());
+    return out;
+  }
 #pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t oy = 0; oy < g.oh; ++oy) {
