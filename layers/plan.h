@@ -28,9 +28,12 @@ struct FusedConv {
   bool depthwise = false;      // the (last) convolution is depthwise
   Tensor separable_depthwise;  // SeparableConv2D: the depthwise kernel run first, no epilogue
   ConvOptions separable_options;
-  Tensor kernel;             // the layer's own kernel (the same storage, not a copy)
-  Tensor bias;               // folded: (b - mean) * s + beta; else the layer's bias (or none)
-  ConvOptions options;       // strides, padding, scale s, activation, Winograd transform
+  Tensor kernel;              // the layer's own kernel (the same storage, not a copy)
+  Tensor bias;                // folded: (b - mean) * s + beta; else the layer's bias (or none)
+  ConvOptions options;        // strides, padding, scale s, activation, Winograd transform
+  size_t pad_layer = kNoPad;  // a ZeroPadding2D before a depthwise convolution, absorbed as its
+                              // explicit padding (options.pad_*), or kNoPad
+  static constexpr size_t kNoPad = static_cast<size_t>(-1);
   int group = -1;            // its SiblingGemm, or -1
   int64_t group_offset = 0;  // its first output channel in the group's merged GEMM
 };

@@ -121,6 +121,29 @@ TEST(DepthwiseKernel, ForwardMatchesPlainLoop) {
   }
 }
 
+// Explicit padding (the plan's absorbed ZeroPadding2D) equals padding the input first, forward
+// and backward, and is refused by conv2d, which does not implement it.
+TEST(DepthwiseKernel, ExplicitPaddingIsZeroPaddingFirst) {
+  uint32_t seed = 980;
+  for (const int64_t channels : {5, 40}) {
+    const Tensor x = random_tensor({1, 8, 7, channels}, seed++);
+    const Tensor k = random_tensor({3, 3, channels, 1}, seed++);
+    ConvOptions o;
+    o.stride_h = o.stride_w = 2;
+    o.pad_top = 0, o.pad_bottom = 1, o.pad_left = 1, o.pad_right = 2;
+    const Tensor padded = zero_pad2d(Var(x), 0, 1, 1, 2).value();
+    const Case c{1, padded.dim(1), padded.dim(2), channels, 3, 3, 2, 2, 1, 1, false};
+    EXPECT_TENSOR_NEAR(depthwise_conv2d(Var(x), Var(k), Var(), o).value(),
+                       reference(c, padded, k, Tensor(), Tensor(), {}), 1e-5f);
+    check_gradients(
+        [&](const std::vector<Var>& v) { return depthwise_conv2d(v[0], v[1], Var(), o); }, {x, k});
+  }
+  ConvOptions o;
+  o.pad_top = 1;
+  EXPECT_THROW(conv2d(Var(Tensor::zeros({1, 4, 4, 2})), Var(Tensor::zeros({1, 1, 2, 2})), Var(), o),
+               Error);
+}
+
 // The backward is the plain loops' own; checked here on block tails, so that a forward that
 // disagreed with it would show in the finite differences.
 TEST(DepthwiseKernel, GradientsMatchFiniteDifferences) {
