@@ -4,7 +4,8 @@
 //  - Fusion (made once per loaded model, shared by every plan): each convolution with the
 //    BatchNormalization and the elementwise activation that follow it, as one convolution whose
 //    epilogue computes activation(conv * scale + bias); the Winograd transform of its kernel
-//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM.
+//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM; the
+//    ZeroPadding2D before a 'valid' depthwise convolution, as the convolution's own padding.
 //  - Plan (made once per request, i.e. per set of layer outputs wanted, and cached): the list of
 //    steps forward() runs. A fused step is used only when no output inside it is wanted; else
 //    its layers run one by one, as they are.
