@@ -164,6 +164,9 @@ Tensor channel_sums(const Tensor& dout) {
 }
 
 Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& options) {
+  if (options.pad_top || options.pad_bottom || options.pad_left || options.pad_right) {
+    throw Error("conv2d: explicit padding is for depthwise_conv2d only");
+  }
   const WinogradKernel* wk = options.winograd.get();
   if (!kernel.defined() && (!wk || x.requires_grad())) {
     throw Error("conv2d: no kernel (only a Winograd transform, and only without gradients)");

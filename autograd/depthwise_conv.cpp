@@ -1,8 +1,11 @@
 // depthwise_conv2d: each input channel c has M filters of its own; output channel c*M + m
 // (Keras' DepthwiseConv2D). Direct loops with the channel axis innermost, where NHWC keeps it
 // contiguous: there is no GEMM to call, the work per output is only kh*kw multiply-adds.
+// Multiplier 1 runs on the vectorized kernel of depthwise_kernel.cpp; other multipliers on the
+// plain loops below.
 #include <algorithm>
 
+#include "autograd/depthwise_kernel.h"
 #include "autograd/op_helpers.h"
 #include "autograd/ops.h"
 
@@ -17,6 +20,10 @@ Tensor depthwise_forward(const ConvGeometry& g, int64_t mult, const Tensor& x, c
   const float* kd = kernel.data();
   const float* scale = options.scale.defined() ? options.scale.data() : nullptr;
   const float* b = bias.defined() ? bias.data() : nullptr;
+  if (mult == 1) {  // one filter per channel: the vectorized kernel
+    depthwise_forward_m1(g, xd, kd, scale, b, options.activation, out.data());
+    return out;
+  }
 #pragma omp parallel for collapse(2)
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t oy = 0; oy < g.oh; ++oy) {
@@ -76,9 +83,24 @@ Var depthwise_conv2d(const Var& x, const Var& kernel, const Var& bias, const Con
   if (ks.size() != 4) {
     throw Error("depthwise_conv2d: kernel must be [kh, kw, in, multiplier], got " + to_string(ks));
   }
-  const ConvGeometry g =
-      conv_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1], options.stride_h, options.stride_w,
+  if (options.pad_top < 0 || options.pad_bottom < 0 || options.pad_left < 0 ||
+      options.pad_right < 0) {
+    throw Error("depthwise_conv2d: explicit padding must not be negative");
+  }
+  // The geometry of the explicitly padded input, read from the unpadded one: taps in the extra
+  // rows and columns fall outside [0, h) x [0, w) and count as zeros, as the padding would.
+  Shape padded = x.shape();
+  if (padded.size() == 4) {
+    padded[1] += options.pad_top + options.pad_bottom;
+    padded[2] += options.pad_left + options.pad_right;
+  }
+  ConvGeometry g =
+      conv_geometry("depthwise_conv2d", padded, ks[0], ks[1], options.stride_h, options.stride_w,
                     options.padding, options.dilation_h, options.dilation_w);
+  g.h = x.shape()[1];
+  g.w = x.shape()[2];
+  g.pad_top += options.pad_top;
+  g.pad_left += options.pad_left;
   if (ks[2] != g.c) {
     throw Error("depthwise_conv2d: kernel " + to_string(ks) + " expects " + std::to_string(ks[2]) +
                 " channels, input " + to_string(x.shape()) + " has " + std::to_string(g.c));

@@ -70,6 +70,9 @@ struct ConvOptions {
   // `groups` equal parts, part j of the output seeing only part j of the input.
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
+  // depthwise_conv2d only: zero rows/columns around the input before `padding` applies, which
+  // is how the plan absorbs a ZeroPadding2D into the convolution after it (no padded copy).
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
 };
 
 // A pooling window.

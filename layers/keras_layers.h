@@ -198,6 +198,7 @@ class ZeroPadding2D : public Layer {
   const char* class_name() const override { return "ZeroPadding2D"; }
   Shape build(const std::vector<Shape>& inputs) override;
   LayerOutput forward(const std::vector<Var>& inputs) const override;
+  const Padding2D& padding() const { return padding_; }
 
  private:
   Padding2D padding_;

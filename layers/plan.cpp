@@ -88,6 +88,23 @@ bool absorb_batch_norm(const Layer& layer, FusedConv* fc) {
   return true;
 }
 
+// Absorbs the ZeroPadding2D feeding a 'valid' depthwise convolution (MobileNet's stride-2
+// blocks) into its geometry, so the padded copy of the input is never written.
+void absorb_zero_padding(const Model& m, const std::vector<std::vector<size_t>>& consumers,
+                         FusedConv* fc) {
+  const size_t c = fc->layers[0];
+  ConvOptions& o = fc->options;
+  if (!fc->depthwise || o.padding != Padding::kValid || m.inbound(c).size() != 1) return;
+  const size_t p = m.inbound(c)[0];
+  const auto* pad = dynamic_cast<const ZeroPadding2D*>(&m.layer(p));
+  if (!pad || p == m.output_index() || consumers[p].size() != 1 || m.inbound(p).size() != 1) return;
+  o.pad_top = pad->padding().top;
+  o.pad_bottom = pad->padding().bottom;
+  o.pad_left = pad->padding().left;
+  o.pad_right = pad->padding().right;
+  fc->pad_layer = p;
+}
+
 void prepare_winograd(const Model& m, FusedConv* fc) {
   const ConvOptions& o = fc->options;
   if (fc->depthwise || fc->separable_depthwise.defined() || fc->group >= 0 || o.stride_h != 1 ||
@@ -185,6 +202,7 @@ Fusion fuse(const Model& m, bool winograd) {
         fc.layers.push_back(consumers[tail][0]);
       }
     }
+    absorb_zero_padding(m, consumers, &fc);
     f.conv_at[c] = static_cast<int>(f.convs.size());
     f.convs.push_back(std::move(fc));
   }
@@ -202,8 +220,14 @@ Plan compile_plan(const Model& m, const Fusion& f, const std::vector<bool>& keep
   }
   // A fused step may run when no output inside it is wanted.
   auto usable = [&](const FusedConv& fc) {
+    if (fc.pad_layer != FusedConv::kNoPad && keep[fc.pad_layer]) return false;
     return std::none_of(fc.layers.begin(), fc.layers.end() - 1, [&](size_t l) { return keep[l]; });
   };
+  // The ZeroPadding2D layers whose convolution's fused step absorbs them: no step of their own.
+  std::vector<bool> absorbed(m.size(), false);
+  for (const FusedConv& fc : f.convs) {
+    if (fc.pad_layer != FusedConv::kNoPad && usable(fc)) absorbed[fc.pad_layer] = true;
+  }
   auto group_usable = [&](const SiblingGemm& g) {
     return std::all_of(g.members.begin(), g.members.end(),
                        [&](size_t c) { return usable(f.convs[c]); });
@@ -211,7 +235,7 @@ Plan compile_plan(const Model& m, const Fusion& f, const std::vector<bool>& keep
   Plan plan;
   std::vector<bool> done(m.size(), false);
   for (size_t i = 0; i <= last; ++i) {
-    if (done[i]) continue;
+    if (done[i] || absorbed[i]) continue;
     PlanStep step;
     step.at = i;
     const int c = f.conv_at[i];
@@ -232,7 +256,8 @@ Plan compile_plan(const Model& m, const Fusion& f, const std::vector<bool>& keep
         for (size_t l : fc->layers) done[l] = true;
         step.writes = {fc->layers.back()};
       }
-      step.reads = {m.inbound(i)[0]};
+      const bool pads = fc->pad_layer != FusedConv::kNoPad && absorbed[fc->pad_layer];
+      step.reads = {m.inbound(pads ? fc->pad_layer : i)[0]};
     } else {
       step.kind = PlanStep::Kind::kLayer;
       step.index = i;

@@ -4,7 +4,8 @@
 //  - Fusion (made once per loaded model, shared by every plan): each convolution with the
 //    BatchNormalization and the elementwise activation that follow it, as one convolution whose
 //    epilogue computes activation(conv * scale + bias); the Winograd transform of its kernel
-//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM.
+//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM; the
+//    ZeroPadding2D before a 'valid' depthwise convolution, as the convolution's own padding.
 //  - Plan (made once per request, i.e. per set of layer outputs wanted, and cached): the list of
 //    steps forward() runs. A fused step is used only when no output inside it is wanted; else
 //    its layers run one by one, as they are.
@@ -28,9 +29,12 @@ struct FusedConv {
   bool depthwise = false;      // the (last) convolution is depthwise
   Tensor separable_depthwise;  // SeparableConv2D: the depthwise kernel run first, no epilogue
   ConvOptions separable_options;
-  Tensor kernel;             // the layer's own kernel (the same storage, not a copy)
-  Tensor bias;               // folded: (b - mean) * s + beta; else the layer's bias (or none)
-  ConvOptions options;       // strides, padding, scale s, activation, Winograd transform
+  Tensor kernel;              // the layer's own kernel (the same storage, not a copy)
+  Tensor bias;                // folded: (b - mean) * s + beta; else the layer's bias (or none)
+  ConvOptions options;        // strides, padding, scale s, activation, Winograd transform
+  size_t pad_layer = kNoPad;  // a ZeroPadding2D before a depthwise convolution, absorbed as its
+                              // explicit padding (options.pad_*), or kNoPad
+  static constexpr size_t kNoPad = static_cast<size_t>(-1);
   int group = -1;            // its SiblingGemm, or -1
   int64_t group_offset = 0;  // its first output channel in the group's merged GEMM
 };
