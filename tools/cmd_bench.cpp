@@ -214,6 +214,20 @@ void print_profile(const Model& m, const LayerTimes& t, int64_t conv_macs) {
   std::printf("  (\"+N\": N sibling 1x1 convolutions run in the same GEMM, timed here)\n");
 }
 
+constexpr const char* kDefaultBenchInput = "tests/fixtures/npy/astronaut_299_inception_v3.npy";
+
+// The bundled InceptionV3 input where the model takes its shape, else a constant 0.5 image.
+// Returns the path used, or "" for the constant image.
+std::string default_bench_input(const Model& m, Preprocessing preprocessing, Tensor& x) {
+  const Shape& s = m.input_shape();
+  if (s[1] == 299 && s[2] == 299 && s[3] == 3 && std::filesystem::exists(kDefaultBenchInput)) {
+    x = load_model_input(kDefaultBenchInput, m, preprocessing).tensor;
+    return kDefaultBenchInput;
+  }
+  x = Tensor::full({1, s[1], s[2], s[3]}, 0.5f);
+  return "";
+}
+
 }  // namespace
 
 int cmd_bench(const Args& args) {
@@ -233,9 +247,10 @@ int cmd_bench(const Args& args) {
       "tools/bench.sh runs this next to the PyTorch reference and prints the comparison.");
   p.option("model", "M", kModelOptionHelp)
       .option("config", "FILE", kConfigOptionHelp)
-      .option("input", "X",
-              "image or .npy input (default tests/fixtures/npy/astronaut_299_inception_v3.npy if "
-              "it fits, else random)")
+      .option(
+          "input", "X",
+          "image or .npy input (default tests/fixtures/npy/astronaut_299_inception_v3.npy where "
+          "the model takes 299x299x3, else a constant grey image)")
       .option("preprocessing", "NAME",
               "override the model's preprocessing (see 'gaze classify --help')")
       .option("runs", "N", "timed runs per figure (default 20)")
@@ -257,16 +272,14 @@ int cmd_bench(const Args& args) {
   LoadedModel loaded = load_model(model_path, p.get("config"));
   Model& m = loaded.model;
   m.use_winograd(!p.has("no-winograd"));
-  const Shape& in_shape = m.input_shape();
-  std::string input = p.get("input", "tests/fixtures/npy/astronaut_299_inception_v3.npy");
   Tensor x;
-  if (std::filesystem::exists(input)) {
+  std::string input;
+  if (p.has("input")) {
+    input = p.get("input");
+    if (!std::filesystem::exists(input)) throw Error(input + ": no such file");
     x = load_model_input(input, m, model_preprocessing(p, loaded)).tensor;
-  } else if (p.has("input")) {
-    throw Error(input + ": no such file");
   } else {
-    x = Tensor::full({1, in_shape[1], in_shape[2], in_shape[3]}, 0.5f);
-    input.clear();
+    input = default_bench_input(m, model_preprocessing(p, loaded), x);
   }
   const std::string layer = m.layer(default_cam_layer(m)).name();
   const int top = rank_predictions(m.forward(x).output.value(), {}, 1)[0].index;
