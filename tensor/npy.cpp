@@ -18,7 +18,27 @@ std::string value_after(const std::string& header, const std::string& key,
   const size_t at = header.find("'" + key + "'");
   const size_t colon = at == std::string::npos ? at : header.find(':', at);
   if (colon == std::string::npos) throw Error(path + ": .npy header has no '" + key + "'");
-  return header.substr(header.find_first_not_of(' ', colon + 1));
+  const size_t value = header.find_first_not_of(' ', colon + 1);
+  if (value == std::string::npos)
+    throw Error(path + ": .npy header has no value for '" + key + "'");
+  return header.substr(value);
+}
+
+// numpy writes the header as a Python dict literal, padded with spaces and ended by a newline
+// (numpy/lib/format.py, _write_array_header). Anything else is a damaged file, not a guess.
+void check_dict_literal(const std::string& header, const std::string& path) {
+  const size_t last = header.find_last_not_of(" \n");
+  if (header.empty() || header[0] != '{' || last == std::string::npos || header[last] != '}')
+    throw Error(path + ": bad .npy header: not a {...} dictionary");
+}
+
+// The dtype string of `'descr': '<f4'`.
+std::string parse_descr(const std::string& header, const std::string& path) {
+  const std::string quoted = value_after(header, "descr", path);
+  const size_t close = quoted.find('\'', 1);
+  if (quoted[0] != '\'' || close == std::string::npos)
+    throw Error(path + ": bad .npy header: 'descr' is not a quoted string");
+  return quoted.substr(1, close - 1);
 }
 
 Shape parse_shape(const std::string& header, const std::string& path) {
@@ -61,8 +81,8 @@ Tensor read_npy(const std::string& path) {
   in.read(header.data(), header_len);
   if (!in) throw Error(path + ": truncated .npy header");
 
-  const std::string quoted = value_after(header, "descr", path);
-  const std::string descr = quoted.substr(1, quoted.find('\'', 1) - 1);
+  check_dict_literal(header, path);
+  const std::string descr = parse_descr(header, path);
   if (descr != "<f4" && descr != "|f4") {
     throw Error(path + ": .npy dtype is '" + descr + "', expected float32 ('<f4')");
   }

@@ -138,14 +138,21 @@ std::string huge_bmp(uint32_t width, uint32_t height) {
          std::string(64, '\0');
 }
 
-// A .npy file (format 1.0) with the given header fields and `data_bytes` zero bytes of data.
-std::string npy_file(const std::string& descr, const std::string& shape, size_t data_bytes) {
-  std::string header =
-      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+// A .npy file (format 1.0) with the header text `header` (padded and ended by a newline, as
+// numpy writes it) and `data_bytes` zero bytes of data.
+std::string npy_with_header(std::string header, size_t data_bytes) {
   header += std::string(64 - (10 + header.size() + 1) % 64, ' ') + "\n";
   return std::string("\x93NUMPY\x01\x00", 8) + le16(static_cast<uint16_t>(header.size())) + header +
          std::string(data_bytes, '\0');
 }
+
+// A .npy file (format 1.0) with the given header fields and `data_bytes` zero bytes of data.
+std::string npy_file(const std::string& descr, const std::string& shape, size_t data_bytes) {
+  return npy_with_header(
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }", data_bytes);
+}
+
+constexpr size_t kNpy224Bytes = 224 * 224 * 3 * 4;
 
 // gaze failed cleanly: it exited (no crash) with code 1 and wrote exactly one line to stderr,
 // "gaze: error: ...", mentioning every string in `mentions` (a file name, an option).
@@ -330,6 +337,35 @@ std::vector<BadInput> bad_inputs() {
        file("vast.npy", [] { return npy_file("<f4", "(100000, 100000, 100000)", 64); }),
        {}},
       {"RandomBytesNamedNpy", file("noise.npy", [] { return random_bytes(4096, 11); }), {}},
+      // Headers that are not a Python dict literal: an error, not a guess (issue 14.3).
+      {"NpyHeaderWithoutClosingBrace",
+       file("open.npy",
+            [] {
+              return npy_with_header(
+                  "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 224, 224, 3), ",
+                  kNpy224Bytes);
+            }),
+       {"header"}},
+      {"NpyHeaderWithoutOpeningBrace",
+       file("noopen.npy",
+            [] {
+              return npy_with_header(
+                  "'descr': '<f4', 'fortran_order': False, 'shape': (1, 224, 224, 3), }",
+                  kNpy224Bytes);
+            }),
+       {"header"}},
+      {"NpyHeaderEndingAfterAKey",
+       file("cut_header.npy",
+            [] { return npy_with_header("{'shape': (1, 224, 224, 3), 'descr':", kNpy224Bytes); }),
+       {"header"}},
+      {"NpyUnquotedDescr",
+       file("unquoted.npy",
+            [] {
+              return npy_with_header(
+                  "{'descr': <f4, 'fortran_order': False, 'shape': (1, 224, 224, 3), }",
+                  kNpy224Bytes);
+            }),
+       {"descr"}},
   };
 }
 
