@@ -18,6 +18,7 @@
 #include "tools/commands.h"
 #include "tools/model_path.h"
 #include "tools/run_common.h"
+#include "tools/text_table.h"
 #include "weights/model_io.h"
 
 namespace gaze {
@@ -122,11 +123,10 @@ std::string summary_table(const std::vector<Result>& results, const std::vector<
     g.drop.push_back(r.drop);
     g.increase.push_back(r.increase ? 100.0 : 0.0);
   }
-  char line[512];
-  std::snprintf(line, sizeof line, "%-10s %-16s %5s  %-17s %-17s %-15s %-9s %-10s %-10s\n",
-                "method", "layer", "n", "deletion(lower)", "insertion(higher)", "avg drop %",
-                "increase%", "del>random", "ins>random");
-  std::string out = line;
+  TextTable table;
+  table.header = {"method",     "layer",     "n",          "deletion(lower)", "insertion(higher)",
+                  "avg drop %", "increase%", "del>random", "ins>random"};
+  table.right_aligned = {false, false, true};
   for (const std::string& layer : layers) {
     const auto random = groups.find({"random", layer});
     for (const Method& m : methods) {
@@ -139,14 +139,12 @@ std::string summary_table(const std::vector<Result>& results, const std::vector<
         del_margin = format_number("%+.4f", stats(random->second.deletion).mean - del.mean);
         ins_margin = format_number("%+.4f", ins.mean - stats(random->second.insertion).mean);
       }
-      std::snprintf(line, sizeof line, "%-10s %-16s %5zu  %-18s %-18s %-16s %-9s %-10s %-10s\n",
-                    m.name.c_str(), layer.c_str(), g.deletion.size(), pm(del, "%.4f").c_str(),
-                    pm(ins, "%.4f").c_str(), pm(stats(g.drop), "%.1f").c_str(),
-                    format_number("%.1f", stats(g.increase).mean).c_str(), del_margin.c_str(),
-                    ins_margin.c_str());
-      out += line;
+      table.rows.push_back({m.name, layer, std::to_string(g.deletion.size()), pm(del, "%.4f"),
+                            pm(ins, "%.4f"), pm(stats(g.drop), "%.1f"),
+                            format_number("%.1f", stats(g.increase).mean), del_margin, ins_margin});
     }
   }
+  const std::string out = table.str();
   return out;
 }
 

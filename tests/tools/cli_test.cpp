@@ -802,6 +802,9 @@ const std::vector<CommandOptions> kCommandOptions = {
     {"layers", {"help", "config", "all"}},
     {"convert", {"help", "classes", "preprocessing", "force", "version"}},
     {"report", {"help", "out", "title", "per-page"}},
+    {"evaluate",
+     {"help", "model", "config", "labels", "method", "layer", "class", "top", "steps", "batch",
+      "score-cam-channels", "preprocessing", "json"}},
 };
 
 TEST(CliHelp, EveryCommandDocumentsEachOption) {
