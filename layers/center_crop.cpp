@@ -1,7 +1,8 @@
 // Keras CenterCrop: the central height x width window of each image. The worked example of
-// docs/adding-a-layer.md: one file, one registry line, one test. Keras (keras/src/layers/preprocessing/center_crop.py) starts the window at
-// (input - target) // 2 on each axis; when the input is smaller than the target it resizes
-// instead, which gaze refuses with an error naming the sizes.
+// docs/adding-a-layer.md: one file, one registry line, one test. Keras
+// (keras/src/layers/preprocessing/center_crop.py) starts the window at (input - target) // 2 on
+// each axis; when the input is smaller than the target it resizes instead, which gaze refuses with
+// an error naming the sizes.
 #include "layers/config_reader.h"
 #include "layers/layer_checks.h"
 
