@@ -144,8 +144,7 @@ std::string summary_table(const std::vector<Result>& results, const std::vector<
                             format_number("%.1f", stats(g.increase).mean), del_margin, ins_margin});
     }
   }
-  const std::string out = table.str();
-  return out;
+  return table.str();
 }
 
 }  // namespace

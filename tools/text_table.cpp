@@ -3,11 +3,15 @@
 #include <algorithm>
 
 namespace gaze {
+namespace {
 
+// Characters in `s`: the UTF-8 code points (continuation bytes 10xxxxxx are not counted).
 size_t display_width(const std::string& s) {
   return static_cast<size_t>(std::count_if(
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
+
+}  // namespace
 
 std::string TextTable::str() const {
   std::vector<size_t> width(header.size(), 0);

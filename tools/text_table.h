@@ -16,7 +16,4 @@ struct TextTable {
   std::string str() const;
 };
 
-// Characters in `s`: the UTF-8 code points (continuation bytes 10xxxxxx are not counted).
-size_t display_width(const std::string& s);
-
 }  // namespace gaze
