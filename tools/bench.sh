@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Speed of gaze against the PyTorch reference (tools/reference/torch_bench.py), InceptionV3,
-# one 299x299 input (tests/fixtures/npy/astronaut_299_inception_v3.npy), interleaved in rounds.
-#   tools/bench.sh [--rounds R] [--runs N] [--warmup W] [--threads T] [--variants LIST] [--no-build]
-#   tools/bench.sh --table out/bench-DATE.jsonl      reprint the table of a saved run
-# Builds build/gaze (cmake Release) unless --no-build, fetches the models, then runs R rounds
-# (default 3) of: `gaze bench --json`, then torch_bench.py --json for each PyTorch variant
-# (default all four: nchw channels_last nchw_foldbn channels_last_foldbn), each timing N calls
-# (default 20) after W warm-up calls (default 3) with T threads (default: nproc).
-# Prints one markdown table (per row the median over rounds of each run's median; "PyTorch best"
-# is the variant with the lowest forward median; its peak RSS is the lowest of all variants), the
-# conv/sgemm throughput, the machine, and PASS/MISS per target. Saves the raw JSON lines to
-# out/bench-DATE.jsonl and the table to out/bench-DATE.md. GAZE_BIN overrides build/gaze.
-# Needs /usr/bin/python3 with Debian's python3-torch, python3-h5py and python3-numpy
-# (installed here when run as root). Run it on a quiet machine: it takes about 1 min per round.
+# Speed of gaze against ONNX Runtime (tools/reference/ort_bench.js) and the PyTorch reference
+# (tools/reference/torch_bench.py), interleaved in rounds, per model:
+#   inception_v3  models/nsfwjs_inception_v3.h5, tests/fixtures/npy/astronaut_299_inception_v3.npy
+#   mobilenet_v2  models/nsfwjs_mobilenet_v2.h5, tests/fixtures/npy/coffee_mobilenet_v2.npy
+#   tools/bench.sh [--rounds R] [--runs N] [--warmup W] [--threads T] [--models LIST] [--batch B]
+#                  [--variants LIST] [--no-ort] [--no-build]
+#   tools/bench.sh --table out/bench-DATE.jsonl      reprint the tables of a saved run
+# Builds build/gaze (cmake Release) unless --no-build, fetches the models, installs onnxruntime-node
+# 1.30.0 (npm, --ignore-scripts) into tools/reference/ort and exports each model to ONNX (opset 13,
+# static shapes, batch 1 and B) under out/onnx unless --no-ort. Then R rounds (default 3) of, per
+# model: `gaze bench --json --batch B`, ONNX Runtime at batch 1 and B (default 8), and
+# torch_bench.py --json for each PyTorch variant (default all four: nchw channels_last nchw_foldbn
+# channels_last_foldbn), each timing N calls (default 20) after W warm-up calls (default 3) with T
+# threads (default: nproc). Prints one markdown table per model (the median over rounds of each
+# round's median; batch rows per image; "PyTorch best" is the variant with the lowest forward
+# median, its peak RSS the lowest of all variants), the probability checks (ONNX Runtime against
+# gaze within 1e-5), the machine, and PASS/MISS per target of issue 12. Saves the raw JSON lines to
+# out/bench-DATE.jsonl and the tables to out/bench-DATE.md. GAZE_BIN overrides build/gaze.
+# Needs /usr/bin/python3 with Debian's python3-torch, python3-h5py and python3-numpy (installed
+# here when run as root), and node + npm for ONNX Runtime. Run it on a quiet machine: a round takes
+# about 2 minutes per model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly py=/usr/bin/python3
-readonly model=models/nsfwjs_inception_v3.h5
+readonly all_models="inception_v3 mobilenet_v2"
 readonly gaze=${GAZE_BIN:-build/gaze}
 readonly all_variants="nchw channels_last nchw_foldbn channels_last_foldbn"
 
@@ -26,6 +33,9 @@ runs=20
 warmup=3
 threads=$(nproc)
 variants=$all_variants
+models=$all_models
+batch=8
+ort=1
 build=1
 table=""
 
@@ -34,7 +44,7 @@ die() {
   echo "bench: error: $*" >&2
   exit 1
 }
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 need_int() {  # option value minimum
   if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ]; then die "$1 needs an integer >= $3, got '$2'"; fi
 }
@@ -42,7 +52,7 @@ need_int() {  # option value minimum
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
-    --rounds|--runs|--warmup|--threads|--variants|--table)
+    --rounds|--runs|--warmup|--threads|--variants|--models|--batch|--table)
       [ $# -ge 2 ] || die "$1 needs a value (see --help)"
       case "$1" in
         --rounds) need_int "$1" "$2" 1; rounds=$2 ;;
@@ -50,10 +60,13 @@ while [ $# -gt 0 ]; do
         --warmup) need_int "$1" "$2" 0; warmup=$2 ;;
         --threads) need_int "$1" "$2" 1; threads=$2 ;;
         --variants) variants=${2//,/ } ;;
+        --models) models=${2//,/ } ;;
+        --batch) need_int "$1" "$2" 2; batch=$2 ;;
         --table) table=$2 ;;
       esac
       shift 2 ;;
     --no-build) build=0; shift ;;
+    --no-ort) ort=0; shift ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -61,6 +74,26 @@ for v in $variants; do
   [[ " $all_variants " == *" $v "* ]] || die "unknown variant '$v' (one of: $all_variants)"
 done
 [ -n "${variants// /}" ] || die "--variants is empty"
+for m in $models; do
+  [[ " $all_models " == *" $m "* ]] || die "unknown model '$m' (one of: $all_models)"
+done
+[ -n "${models// /}" ] || die "--models is empty"
+
+# Per model: the .h5, the bundled input, and the Grad-CAM layers PyTorch times (gaze bench times
+# the model's default layer and mixed7 where there is one; the first layer here is that default).
+model_file() { echo "models/nsfwjs_$1.h5"; }
+model_input() {
+  case "$1" in
+    inception_v3) echo tests/fixtures/npy/astronaut_299_inception_v3.npy ;;
+    mobilenet_v2) echo tests/fixtures/npy/coffee_mobilenet_v2.npy ;;
+  esac
+}
+model_layers() {
+  case "$1" in
+    inception_v3) echo mixed10,mixed7 ;;
+    mobilenet_v2) echo out_relu ;;
+  esac
+}
 
 # /usr/bin/python3 with torch, h5py and numpy, and /usr/bin/time (both tools measure a one-image
 # run's peak memory with it); installed from Debian when we are root.
@@ -79,121 +112,32 @@ ensure_python() {
   "$py" -c "$check" || die "$py still cannot import torch, h5py and numpy"
 }
 
-# The table, the throughput line, the machine and the targets, from a .jsonl of this script.
-print_table() {
-  "$py" - "$1" <<'PY'
-import json, statistics, sys
+# The tables and the targets, from a .jsonl of this script.
+print_table() { "$py" tools/reference/bench_table.py "$1"; }
 
-path = sys.argv[1]
-meta, gaze, torch_runs = {}, [], {}
-with open(path) as f:
-    for n, line in enumerate(f, 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            d = json.loads(line)
-        except ValueError:
-            sys.exit(f"bench: error: {path}:{n}: not a JSON line")
-        tool = d.get("tool")
-        if tool == "bench.sh":
-            meta = d
-        elif tool == "gaze":
-            gaze.append(d)
-        elif tool == "pytorch":
-            torch_runs.setdefault(d["variant"], []).append(d)
-if not gaze or not torch_runs:
-    sys.exit(f"bench: error: {path} needs at least one gaze line and one pytorch line")
-
-
-def value(d, key):
-    v = d.get(key)
-    return v.get("median") if isinstance(v, dict) else v
-
-
-def med(lines, key):
-    vals = [value(d, key) for d in lines if value(d, key) is not None]
-    return statistics.median(vals) if vals else None
-
-
-def spread(lines, key):
-    vals = [value(d, key) for d in lines if value(d, key) is not None]
-    return max(vals) / min(vals) if len(vals) > 1 and min(vals) > 0 else None
-
-
-best = min(torch_runs, key=lambda v: med(torch_runs[v], "forward_ms"))
-pt = torch_runs[best]
-rows = [("forward", "forward_ms", "ms"), ("Grad-CAM mixed10", "gradcam_mixed10_ms", "ms"),
-        ("Grad-CAM mixed7", "gradcam_mixed7_ms", "ms"), ("Grad-CAM++ mixed10", "gradcampp_mixed10_ms", "ms"),
-        ("peak RSS", "peak_rss_mb", "MB")]
-fmt = lambda v, unit: "n/a" if v is None else f"{v:.1f} {unit}"  # noqa: E731
-ratio = lambda a, b: None if a is None or b is None or b == 0 else a / b  # noqa: E731
-out = []
-out.append(f"| | gaze | PyTorch best ({best}) | gaze / PyTorch |")
-out.append("| --- | ---: | ---: | ---: |")
-G, P = {}, {}
-for label, key, unit in rows:
-    G[key], P[key] = med(gaze, key), med(pt, key)
-    cell = fmt(P[key], unit)
-    if key == "peak_rss_mb":               # the lowest over the variants, named when not the best one's
-        rss = {v: med(l, key) for v, l in torch_runs.items() if med(l, key) is not None}
-        if rss:
-            low = min(rss, key=rss.get)
-            P[key] = rss[low]
-            cell = fmt(P[key], unit) + ("" if low == best else f" ({low})")
-    r = ratio(G[key], P[key])
-    out.append(f"| {label} | {fmt(G[key], unit)} | {cell} | {'n/a' if r is None else f'{r:.2f}'} |")
-out.append("")
-conv, sgemm = med(gaze, "conv_gflops"), med(gaze, "sgemm_gflops")
-conv_share = ratio(conv, sgemm)
-if conv_share is None:
-    out.append("conv throughput: n/a (gaze bench gave no conv_gflops / sgemm_gflops)")
-else:
-    out.append(f"conv throughput: {conv:.1f} GFLOP/s = {100 * conv_share:.0f}% of sgemm ({sgemm:.1f} GFLOP/s)")
-out.append("PyTorch variants, forward median / peak RSS: " + ", ".join(
-    f"{v} {med(torch_runs[v], 'forward_ms'):.1f} ms / {fmt(med(torch_runs[v], 'peak_rss_mb'), 'MB')}"
-    for v in sorted(torch_runs, key=lambda v: med(torch_runs[v], "forward_ms"))))
-sg, sp = spread(gaze, "forward_ms"), spread(pt, "forward_ms")
-parts = ([f"gaze {sg:.3f}"] if sg else []) + ([f"PyTorch {best} {sp:.3f}"] if sp else [])
-if parts:
-    out.append("round-to-round spread of the forward medians (max/min): " + ", ".join(parts))
-checked = [d.get("checked_against_gaze") for l in torch_runs.values() for d in l if d.get("checked_against_gaze") is not None]
-if checked:
-    out.append(f"probabilities, max |PyTorch - gaze|: {max(checked):.2g}")
-out.append("")
-th = sorted({d.get("threads") for d in gaze} | {d.get("threads") for l in torch_runs.values() for d in l})
-out.append(f"date: {meta.get('date', 'n/a')}")
-out.append(f"CPU: {meta.get('cpu', 'n/a')}")
-out.append(f"threads: {', '.join(str(t) for t in th)}; {len(gaze)} round(s) of {gaze[0]['forward_ms'].get('runs')} runs"
-           f" after {meta.get('warmup', '?')} warm-up calls")
-out.append(f"OpenBLAS (gaze): {meta.get('openblas', 'n/a')}")
-out.append(f"torch: {meta.get('torch', pt[0].get('torch_version', 'n/a'))}")
-if meta.get("gaze"):
-    out.append(f"gaze: {meta['gaze']}")
-if meta.get("env"):
-    out.append(f"environment: {meta['env']}")
-if meta.get("loadavg_start"):
-    out.append(f"load average: {meta['loadavg_start']} at the start, {meta.get('loadavg_end', 'n/a')} at the end")
-out.append("")
-
-
-def target(name, value, limit, pct=False, at_least=False):
-    if value is None:
-        return f"n/a   {name}"
-    ok = value >= limit if at_least else value <= limit
-    shown = f"{100 * value:.0f}%" if pct else f"{value:.2f}x"
-    return f"{'PASS' if ok else 'MISS'}  {name}: {shown}"
-
-
-gf = G["forward_ms"]
-out.append("targets:")
-out.append("  " + target("forward <= 0.9x PyTorch best", ratio(gf, P["forward_ms"]), 0.9))
-out.append("  " + target("Grad-CAM mixed10 <= 1.03x gaze's forward", ratio(G["gradcam_mixed10_ms"], gf), 1.03))
-out.append("  " + target("Grad-CAM mixed7 <= 1.3x gaze's forward", ratio(G["gradcam_mixed7_ms"], gf), 1.3))
-out.append("  " + target("peak RSS <= 0.4x PyTorch's (lowest variant)", ratio(G["peak_rss_mb"], P["peak_rss_mb"]), 0.4))
-out.append("  " + target("conv throughput >= 85% of sgemm", conv_share, 0.85, pct=True, at_least=True))
-print("\n".join(out))
-PY
+# onnxruntime-node 1.30.0 in tools/reference/ort. --ignore-scripts: the package carries the CPU
+# library, and its install script only fetches GPU parts (which fails without internet).
+readonly ort_dir=tools/reference/ort
+ensure_ort() {
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    die "ONNX Runtime needs node and npm (apt-get install nodejs npm), or run with --no-ort"
+  local have
+  have=$(node -p "require('./$ort_dir/node_modules/onnxruntime-node/package.json').version" 2>/dev/null || true)
+  [ "$have" = 1.30.0 ] && return
+  say "installing onnxruntime-node 1.30.0 into $ort_dir (npm, --ignore-scripts)"
+  (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null) ||
+    die "npm install of onnxruntime-node failed (see above), or run with --no-ort"
+}
+# out/onnx/<model>-b<batch>.onnx, exported again when the .h5 is newer.
+onnx_file() {  # model key, batch
+  local f=out/onnx/$1-b$2.onnx
+  if [ ! -f "$f" ] || [ "$(model_file "$1")" -nt "$f" ]; then
+    mkdir -p out/onnx
+    "$py" tools/reference/ort_export.py "$(model_file "$1")" "$f" --batch "$2" 2>&1 | grep -v Warning >&2 ||
+      true
+    [ -f "$f" ] || die "exporting $(model_file "$1") to ONNX failed"
+  fi
+  echo "$f"
 }
 
 if [ -n "$table" ]; then
@@ -213,6 +157,15 @@ elif [ ! -x "$gaze" ]; then
 fi
 GAZE_BIN=$gaze tools/fetch_models.sh
 "$gaze" bench --help >/dev/null 2>&1 || die "$gaze has no working 'bench' command (rebuild it?)"
+declare -A onnx=()
+ort_version=""
+if [ "$ort" = 1 ]; then
+  ensure_ort
+  ort_version=1.30.0
+  for m in $models; do
+    for b in 1 "$batch"; do onnx[$m-$b]=$(onnx_file "$m" "$b"); done
+  done
+fi
 
 # The machine, for the table and the first line of the .jsonl.
 cpu=$(awk -F': *' '
@@ -262,7 +215,7 @@ meta() {  # key=value... -> a JSON object line
   "$py" -c 'import json, sys; print(json.dumps(dict(a.split("=", 1) for a in sys.argv[1:])))' "$@"
 }
 meta tool=bench.sh date="$date_str" cpu="$cpu" threads="$threads" rounds="$rounds" runs="$runs" \
-  warmup="$warmup" variants="$variants" openblas="${openblas:-unknown}" torch="$torch_version" \
+  warmup="$warmup" variants="$variants" models="$models" batch="$batch" onnxruntime="$ort_version" openblas="${openblas:-unknown}" torch="$torch_version" \
   gaze="$gaze_rev, CMAKE_BUILD_TYPE=${build_type:-unknown}" env="$env_note" \
   loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)" >"$jsonl"
 
@@ -279,22 +232,49 @@ json_line() {  # the last line of stdout that starts with '{'
   printf '%s\n' "$out"
 }
 
-say "$rounds round(s): gaze, then PyTorch $variants; $runs runs after $warmup warm-up calls, $threads thread(s)"
+tagged() {  # model key: the JSON line on stdin with "bench_model" added
+  "$py" -c 'import json, sys; d = json.loads(sys.stdin.read()); d["bench_model"] = sys.argv[1]; print(json.dumps(d))' "$1"
+}
+
+peers="PyTorch $variants"
+[ "$ort" = 0 ] || peers="ONNX Runtime (batch 1 and $batch), $peers"
+say "$rounds round(s) of, per model ($models): gaze, $peers; $runs runs after $warmup warm-up calls, $threads thread(s)"
 say "raw lines: $jsonl"
+# Once per model: gaze's probabilities, which ONNX Runtime's must equal (the race is on one network).
+for m in $models; do
+  "$gaze" classify --json --top 0 --model "$(model_file "$m")" "$(model_input "$m")" |
+    "$py" -c 'import json, sys; d = json.loads(sys.stdin.readline()); d["tool"] = "gaze-classify"; print(json.dumps(d))' |
+    tagged "$m" >>"$jsonl" || die "'$gaze classify' failed on $(model_file "$m")"
+done
 for ((r = 1; r <= rounds; r++)); do
-  say "round $r/$rounds: gaze"
-  line=$("$gaze" bench --json --model "$model" --runs "$runs" --warmup "$warmup" --threads "$threads" | json_line) ||
-    die "'$gaze bench --json' failed or printed no JSON line"
-  echo "$line" >>"$jsonl"
-  # The probabilities are compared with gaze's once, in the first round.
-  check=$gaze
-  [ "$r" = 1 ] || check=none
-  for v in $variants; do
-    say "round $r/$rounds: PyTorch $v"
-    line=$("$py" tools/reference/torch_bench.py --json --variant "$v" --model "$model" --runs "$runs" \
-      --warmup "$warmup" --threads "$threads" --gaze "$check" | json_line) ||
-      die "torch_bench.py --variant $v failed or printed no JSON line"
-    echo "$line" >>"$jsonl"
+  for m in $models; do
+    model=$(model_file "$m")
+    input=$(model_input "$m")
+    say "round $r/$rounds, $m: gaze"
+    line=$("$gaze" bench --json --model "$model" --input "$input" --batch "$batch" --runs "$runs" \
+      --warmup "$warmup" --threads "$threads" | json_line) ||
+      die "'$gaze bench --json' failed or printed no JSON line"
+    echo "$line" | tagged "$m" >>"$jsonl"
+    if [ "$ort" = 1 ]; then
+      for b in 1 "$batch"; do
+        say "round $r/$rounds, $m: ONNX Runtime, batch $b"
+        line=$(node tools/reference/ort_bench.js --model "${onnx[$m-$b]}" --input "$input" --runs "$runs" \
+          --warmup "$warmup" --threads "$threads" | json_line) ||
+          die "ort_bench.js failed on ${onnx[$m-$b]} or printed no JSON line"
+        echo "$line" | tagged "$m" >>"$jsonl"
+      done
+    fi
+    # The probabilities are compared with gaze's once, in the first round.
+    check=$gaze
+    [ "$r" = 1 ] || check=none
+    for v in $variants; do
+      say "round $r/$rounds, $m: PyTorch $v"
+      line=$("$py" tools/reference/torch_bench.py --json --variant "$v" --model "$model" --input "$input" \
+        --layers "$(model_layers "$m")" --runs "$runs" --warmup "$warmup" --threads "$threads" \
+        --gaze "$check" | json_line) ||
+        die "torch_bench.py --variant $v failed on $model or printed no JSON line"
+      echo "$line" | tagged "$m" >>"$jsonl"
+    done
   done
 done
 # The load at the end goes into the first line.

@@ -56,6 +56,16 @@ Stats time_it(const std::function<void()>& fn, int warmup, int runs) {
   return s;
 }
 
+// `n` copies of the [1, H, W, C] input `x` as one [n, H, W, C] batch.
+Tensor repeat_batch(const Tensor& x, int64_t n) {
+  Shape shape = x.shape();
+  shape[0] = n;
+  Tensor xs(shape);
+  const auto one = x.values();
+  for (int64_t i = 0; i < n; ++i) std::copy(one.begin(), one.end(), xs.data() + i * x.size());
+  return xs;
+}
+
 // Multiply-adds of every Conv2D in the model, batch 1.
 int64_t conv_multiply_adds(const Model& m, std::vector<bool>* is_conv) {
   int64_t macs = 0;
@@ -234,7 +244,7 @@ int cmd_bench(const Args& args) {
   cli::Parser p(
       "bench",
       "[--model M [--config FILE]] [--input X] [--runs N] [--warmup W] [--threads T] "
-      "[--no-winograd] [--profile] "
+      "[--batch N] [--no-winograd] [--profile] "
       "[--json]",
       "Measures, for one [1, H, W, 3] input: the forward pass (no gradients), Grad-CAM at\n"
       "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
@@ -256,6 +266,9 @@ int cmd_bench(const Args& args) {
       .option("runs", "N", "timed runs per figure (default 20)")
       .option("warmup", "W", "untimed runs first (default 3)")
       .option("threads", "T", "threads for GEMMs and gaze's loops (default: all cores)")
+      .option("batch", "N",
+              "also time one forward pass of N copies of the input as a [N, H, W, 3] batch "
+              "(default 1: not timed)")
       .flag("no-winograd", "every convolution on im2col + GEMM (default: Winograd where it gains)")
       .flag("profile", "also print each layer's median time, slowest first")
       .flag("json", "print one JSON line instead of the table");
@@ -264,8 +277,9 @@ int cmd_bench(const Args& args) {
   const int warmup = static_cast<int>(p.get_int("warmup", 3));
   const int threads = static_cast<int>(
       p.get_int("threads", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))));
-  if (runs < 1 || warmup < 0 || threads < 1)
-    throw Error("bench: --runs and --threads must be positive");
+  const int64_t batch = p.get_int("batch", 1);
+  if (runs < 1 || warmup < 0 || threads < 1 || batch < 1)
+    throw Error("bench: --runs, --threads and --batch must be positive");
   set_blas_threads(threads);
 
   const std::string model_path = p.get("model", default_model_path());
@@ -292,12 +306,14 @@ int cmd_bench(const Args& args) {
       relu_map(s.map(at, top, o));
     };
   };
-  nlohmann::json out = {{"tool", "gaze"},
-                        {"variant", "gaze"},
-                        {"threads", threads},
-                        {"model", model_path},
-                        {"input_shape", x.shape()}};
+  nlohmann::json out = {{"tool", "gaze"},      {"variant", "gaze"},        {"threads", threads},
+                        {"model", model_path}, {"input_shape", x.shape()}, {"cam_layer", layer}};
   out["forward_ms"] = time_it([&] { m.forward(x); }, warmup, runs).json();
+  if (batch > 1) {
+    const Tensor xs = repeat_batch(x, batch);
+    out["batch"] = batch;
+    out["forward_batch_ms"] = time_it([&] { m.forward(xs); }, warmup, runs).json();
+  }
   out["gradcam_" + layer + "_ms"] = time_it(cam(layer, CamMethod::kGradCam), warmup, runs).json();
   if (m.contains("mixed7"))
     out["gradcam_mixed7_ms"] = time_it(cam("mixed7", CamMethod::kGradCam), warmup, runs).json();
@@ -348,6 +364,7 @@ int cmd_bench(const Args& args) {
   std::printf("gaze bench: %s, input %s, %d thread(s)\n", model_path.c_str(),
               to_string(x.shape()).c_str(), threads);
   row("forward (no grad)", "forward_ms");
+  if (batch > 1) row(("forward, batch " + std::to_string(batch)).c_str(), "forward_batch_ms");
   row(("Grad-CAM " + layer).c_str(), "gradcam_" + layer + "_ms");
   row("Grad-CAM mixed7", "gradcam_mixed7_ms");
   row(("Grad-CAM++ " + layer).c_str(), "gradcampp_" + layer + "_ms");
