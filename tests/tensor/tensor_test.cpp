@@ -36,6 +36,27 @@ TEST(Tensor, CopiesShareStorageAndCloneDoesNot) {
   EXPECT_EQ(to_string(a.shape()), "[2, 2]");
 }
 
+// A shape from a corrupt file whose product wraps around int64 (2^32 * 2^32 = 2^64 = 0 mod 2^64)
+// or whose bytes cannot be counted is refused before any allocation, not allocated small.
+TEST(Tensor, ElementCountsThatOverflowAreAnErrorBeforeAllocation) {
+  const int64_t big = int64_t{1} << 32;
+  EXPECT_THROW(element_count({big, big}), Error);
+  EXPECT_THROW(element_count({big, big, 0}), Error) << "overflow before the 0 still refused";
+  EXPECT_THROW(element_count({3, INT64_MAX / 2}), Error);
+  EXPECT_EQ(element_count({kMaxTensorElements}), kMaxTensorElements);
+  EXPECT_THROW(element_count({kMaxTensorElements + 1}), Error);
+  EXPECT_THROW(element_count({2, -1}), Error);
+  try {
+    Tensor t({big, big});
+    FAIL() << "a 2^64-element tensor was made";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more elements than a tensor can hold"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(Tensor::zeros({4}).reshape({-1, big, big}), Error);
+  EXPECT_EQ(element_count({big, 0}), 0);
+}
+
 TEST(Gemm, MatchesNaiveProductForEveryTransposition) {
   const int64_t m = 5, n = 4, k = 3;
   for (Transpose ta : {Transpose::kNo, Transpose::kYes}) {
