@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tensor/error.h"
+#include "tensor/json_limits.h"
 
 namespace gaze {
 namespace {
@@ -74,6 +75,11 @@ std::set<std::string> succeeded_inputs(const std::string& path) {
     fail(path, "cannot read the results file", errno);
   }
   for (std::string line; std::getline(in, line);) {
+    try {
+      check_json_limits(line, path, "a line");
+    } catch (const Error&) {
+      continue;  // like a line that is not JSON: not a success, so its input runs again
+    }
     const nlohmann::json o = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!o.is_object() || o.contains("error")) continue;
     const auto it = o.find("input");

@@ -8,6 +8,7 @@
 
 #include "layers/keras_layers.h"
 #include "layers/registry.h"
+#include "tensor/json_limits.h"
 
 namespace gaze {
 namespace {
@@ -361,6 +362,7 @@ Model assemble(std::vector<LayerSpec> specs, const std::string& output, int kera
 
 Model model_from_keras_config(const std::string& json_text, int keras_major,
                               const LayerRegistry& layers) {
+  check_json_limits(json_text, "", "model config");
   json root;
   try {
     root = json::parse(json_text);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
+#include "tensor/json_limits.h"
 
 namespace gaze {
 namespace {
@@ -64,6 +65,7 @@ bool is_blank(const std::string& line) {
 
 std::optional<Result> parse_result_line(const std::string& line) {
   if (is_blank(line)) return std::nullopt;
+  check_json_limits(line, "", "the line");
   json j;
   try {
     j = json::parse(line, skip_maps);

@@ -1,8 +1,10 @@
 #include "tensor/npy.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "tensor/atomic_write.h"
 
@@ -10,7 +12,7 @@ namespace gaze {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
-constexpr int64_t kMaxElements = int64_t{1} << 31;  // 8 GiB of float32: surely a corrupt header
+constexpr int64_t kMaxElements = kMaxNpyElements;
 
 // The text after `'key':` in the header dict, with leading spaces removed.
 std::string value_after(const std::string& header, const std::string& key,
@@ -76,7 +78,11 @@ Tensor read_npy(const std::string& path) {
   unsigned char len_bytes[4] = {};
   in.read(reinterpret_cast<char*>(len_bytes), major == 1 ? 2 : 4);
   for (int i = (major == 1 ? 1 : 3); i >= 0; --i) header_len = header_len * 256 + len_bytes[i];
-  if (!in || header_len > 65536) throw Error(path + ": bad .npy header");
+  if (!in) throw Error(path + ": truncated .npy header");
+  if (header_len > kMaxNpyHeader) {
+    throw Error(path + ": bad .npy header: " + std::to_string(header_len) +
+                " bytes long, over the limit of " + std::to_string(kMaxNpyHeader));
+  }
   std::string header(header_len, '\0');
   in.read(header.data(), header_len);
   if (!in) throw Error(path + ": truncated .npy header");
@@ -96,12 +102,40 @@ Tensor read_npy(const std::string& path) {
     if (count > kMaxElements)
       throw Error(path + ": .npy shape " + to_string(shape) + " is implausibly large");
   }
-  Tensor t(shape);
-  in.read(reinterpret_cast<char*>(t.data()), static_cast<std::streamsize>(count * 4));
-  if (in.gcount() != count * 4) {
-    throw Error(path + ": .npy data truncated (" + std::to_string(in.gcount()) + " of " +
-                std::to_string(count * 4) + " bytes)");
+  const int64_t bytes = count * 4;
+  auto truncated = [&](int64_t available) {
+    return Error(path + ": .npy data truncated: the header's shape " + to_string(shape) +
+                 " needs " + std::to_string(bytes) + " bytes, the file holds " +
+                 std::to_string(available));
+  };
+  // The data must be in the file: a header that claims more is refused before the allocation.
+  const std::streamoff data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_end = in.tellg();
+  if (data_start >= 0 && file_end >= data_start) {
+    in.seekg(data_start);
+    if (bytes > static_cast<int64_t>(file_end - data_start)) throw truncated(file_end - data_start);
+    Tensor t(shape);
+    in.read(reinterpret_cast<char*>(t.data()), static_cast<std::streamsize>(bytes));
+    if (in.gcount() != bytes) throw truncated(in.gcount());
+    return t;
   }
+  // A pipe has no size to check: its bytes are read first, as many as arrive, and only then
+  // copied into a tensor.
+  in.clear();
+  std::vector<char> data;
+  std::vector<char> chunk(size_t{1} << 16);
+  while (static_cast<int64_t>(data.size()) < bytes) {
+    const int64_t wanted = std::min<int64_t>(static_cast<int64_t>(chunk.size()),
+                                             bytes - static_cast<int64_t>(data.size()));
+    in.read(chunk.data(), static_cast<std::streamsize>(wanted));
+    if (in.gcount() <= 0) break;
+    data.insert(data.end(), chunk.begin(), chunk.begin() + in.gcount());
+  }
+  if (static_cast<int64_t>(data.size()) != bytes)
+    throw truncated(static_cast<int64_t>(data.size()));
+  Tensor t(shape);
+  std::copy(data.begin(), data.end(), reinterpret_cast<char*>(t.data()));
   return t;
 }
 

@@ -20,7 +20,11 @@ int64_t element_count(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) throw Error("negative dimension in shape " + to_string(shape));
-    n *= d;
+    // Checked: a corrupt file's shape must not wrap around to a small, wrong allocation.
+    if (__builtin_mul_overflow(n, d, &n) || n > kMaxTensorElements) {
+      throw Error("shape " + to_string(shape) + " has more elements than a tensor can hold (" +
+                  std::to_string(kMaxTensorElements) + ")");
+    }
   }
   return n;
 }
@@ -99,8 +103,8 @@ Tensor Tensor::reshape(Shape shape) const {
     if (shape[i] == -1) {
       if (inferred >= 0) throw Error("reshape: more than one -1 in " + to_string(shape));
       inferred = static_cast<int>(i);
-    } else {
-      known *= shape[i];
+    } else if (shape[i] < 0 || __builtin_mul_overflow(known, shape[i], &known)) {
+      throw Error("reshape: cannot view shape " + to_string(shape_) + " as " + to_string(shape));
     }
   }
   if (inferred >= 0 && known > 0 && size_ % known == 0)

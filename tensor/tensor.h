@@ -22,6 +22,10 @@ using Shape = std::vector<int64_t>;
 
 // "[1, 299, 299, 3]": how shapes appear in every error message.
 std::string to_string(const Shape& shape);
+// The most elements a tensor may have: its bytes must be countable in int64 (2^61 floats). A
+// shape beyond this, or whose product overflows, is an Error, thrown before any allocation.
+constexpr int64_t kMaxTensorElements = INT64_MAX / static_cast<int64_t>(sizeof(float));
+
 // Number of elements of a shape (1 for rank 0).
 int64_t element_count(const Shape& shape);
 

@@ -38,8 +38,10 @@ std::string batch_help() {
          "files (hidden ones skipped); or @LIST, a file of one INPUT per line (@- reads stdin).\n"
          "With several inputs a progress bar (a line every 5 s when stderr is not a terminal)\n"
          "and a summary line go to stderr. Exit status: 0 when every input succeeded, 1 when\n"
-         "any failed (each failure is one 'gaze: error:' line; the others still run), 130 or\n"
-         "143 when Ctrl-C or SIGTERM stopped the run after its current input.\n";
+         "any failed (each failure is one 'gaze: error:' line; the others still run) or when\n"
+         "the --jsonl FILE could not be written (one error line; the run stops there, and\n"
+         "--resume later continues), 130 or 143 when Ctrl-C or SIGTERM stopped the run after\n"
+         "its current input.\n";
 }
 
 BatchPlan plan_batch(const cli::Parser& p) {
@@ -116,25 +118,31 @@ int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pla
   const bool quiet = p.has("quiet");
   Console console(plan.collection && !quiet, static_cast<int64_t>(plan.entries.size()));
   int64_t done = 0, failed = 0, left = static_cast<int64_t>(plan.entries.size());
+  bool results_lost = false;
   for (const InputEntry& entry : plan.entries) {
     if (stop.requested()) break;
     const auto input_started = std::chrono::steady_clock::now();
     --left;
+    std::string record;  // the input's line in the results file
     try {
       if (!entry.error.empty()) throw Error(entry.path + ": " + entry.error);
-      const std::string object = run(entry);
+      record = run(entry);
       check_stdout();
-      if (jsonl) jsonl->append(object);
       ++done;
     } catch (const Error& e) {
       ++failed;
       console.line(std::string("gaze: error: ") + e.what() + "\n");
-      if (jsonl) {
-        try {
-          jsonl->append(error_line(entry.path, e.what()));
-        } catch (const Error& record) {
-          console.line(std::string("gaze: error: ") + record.what() + "\n");
-        }
+      record = error_line(entry.path, e.what());
+    }
+    if (jsonl) {
+      try {
+        jsonl->append(record);
+      } catch (const Error& e) {
+        // Every later result would be lost too (a full disk): one error, and the run stops.
+        // The file still ends with a whole line, so --resume redoes this input and the rest.
+        console.line(std::string("gaze: error: ") + e.what() + "\n");
+        results_lost = true;
+        break;
       }
     }
     if (p.has("verbose")) {
@@ -153,7 +161,7 @@ int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pla
     std::fputs(summary(done, failed, plan.skipped, left, seconds, stop.signal()).c_str(), stderr);
   }
   if (stop.requested()) return 128 + stop.signal();
-  return failed > 0 ? 1 : 0;
+  return failed > 0 || results_lost ? 1 : 0;
 }
 
 }  // namespace gaze

@@ -231,17 +231,40 @@ Shape dataset_shape(hid_t dataset, hid_t type, hid_t space, const std::string& l
     count *= dim;
   }
   const Shape shape(dims.begin(), dims.end());
+  uint64_t needed = 0;
+  if (__builtin_mul_overflow(count, uint64_t{H5Tget_size(type)}, &needed)) {
+    fail_too_large(label, what);
+  }
   Handle properties = checked(H5Dget_create_plist(dataset), label, "cannot read " + what);
   const H5D_layout_t layout = H5Pget_layout(properties.get());
-  if (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) {
-    const uint64_t stored = H5Dget_storage_size(dataset);
-    const uint64_t needed = count * H5Tget_size(type);
-    // Nothing stored means never written: the dataset reads as its fill value.
-    if (stored != 0 && stored != needed) {
-      throw Error(label + ": " + what + " has shape " + to_string(shape) + " (" +
-                  std::to_string(needed) + " bytes) but stores " + std::to_string(stored) +
+  if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT && layout != H5D_CHUNKED) {
+    // A virtual dataset maps other files' data into this one.
+    throw Error(label + ": " + what + " is a virtual dataset (its data lives in other files)");
+  }
+  if (H5Pget_external_count(properties.get()) != 0) {
+    throw Error(label + ": " + what +
+                " keeps its data in external files, which gaze does not read");
+  }
+  const uint64_t file_size = file_size_of(dataset);
+  const uint64_t stored = H5Dget_storage_size(dataset);
+  const std::string claims =
+      what + " has shape " + to_string(shape) + " (" + std::to_string(needed) + " bytes)";
+  if ((layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) && stored != 0) {
+    // Stored as is: the header's size must be the shape's, and lie within the file.
+    if (stored != needed) {
+      throw Error(label + ": " + claims + " but stores " + std::to_string(stored) +
                   " bytes, the file may be corrupt");
     }
+    if (needed > file_size) {
+      throw Error(label + ": " + claims + " but the file has only " + std::to_string(file_size) +
+                  " bytes, the file may be corrupt");
+    }
+  } else if (needed / kMaxHdf5Expansion > file_size) {
+    // Compressed chunks, or nothing written (the fill value): no more than deflate's best ratio
+    // of the whole file. Checked before the tensor is allocated.
+    throw Error(label + ": " + claims + " from a " + std::to_string(file_size) +
+                "-byte file, more than " + std::to_string(kMaxHdf5Expansion) +
+                " times its size: refusing it, the file may be corrupt");
   }
   return shape;
 }

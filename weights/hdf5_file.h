@@ -107,6 +107,13 @@ class Group {
   std::string path_;
 };
 
+// A dataset's elements must fit in the file that holds them, checked before anything is
+// allocated: stored as they are (h5py's contiguous layout), within the file's size; compressed
+// (chunked) or never written, within kMaxHdf5Expansion times the file's size: deflate's best
+// ratio is 1032 to 1 (zlib's technical details, "Maximum compression factor"). Virtual datasets
+// and external storage, whose data lives in other files, are refused.
+inline constexpr uint64_t kMaxHdf5Expansion = 1032;
+
 // An open HDF5 file. Closing happens in the destructor; call close() to learn whether the data
 // reached the disk.
 class File {

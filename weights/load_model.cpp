@@ -6,6 +6,7 @@
 #include <set>
 
 #include "layers/keras_config.h"
+#include "tensor/json_limits.h"
 #include "weights/hdf5_file.h"
 #include "weights/keras3_weights.h"
 #include "weights/keras_h5.h"
@@ -82,6 +83,7 @@ std::string read_text_file(const std::string& path) {
 }
 
 json parse_json(const std::string& text, const std::string& label) {
+  check_json_limits(text, label, "the JSON");
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

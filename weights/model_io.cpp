@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "layers/keras_config.h"
+#include "tensor/json_limits.h"
 #include "weights/keras_h5.h"
 
 namespace gaze {
@@ -51,6 +52,7 @@ void assign_layer_weights(Layer& layer, const LayerWeights& from, const std::str
 }
 
 std::vector<std::string> parse_class_names(const std::string& json_text, const std::string& path) {
+  check_json_limits(json_text, path, "attribute gaze_class_names", uint64_t{1} << 20);
   try {
     return nlohmann::json::parse(json_text).get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception&) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tensor/error.h"
+#include "tensor/json_limits.h"
 
 namespace gaze {
 namespace {
@@ -455,6 +456,12 @@ class TfjsReader {
 
   // model.json is JSON; an nsfwjs model.min.js wraps the same object as a JavaScript literal.
   Json read_model_object() {
+    std::error_code size_error;
+    const uintmax_t size = fs::file_size(path_, size_error);
+    if (!size_error && size > kMaxJsonBytes) {
+      fail("the model file is " + std::to_string(size) + " bytes, over the limit of " +
+           std::to_string(kMaxJsonBytes) + " for a model.json");
+    }
     const std::optional<std::string> text = read_file(path_);
     if (!text) fail(why_unreadable(path_));
     const size_t first = text->find_first_not_of(" \t\r\n");
@@ -466,6 +473,11 @@ class TfjsReader {
       json = JsLiteralToJson(bundle_payload(*text, path_), path_).convert();
     } else {
       fail("neither a TF.js model.json nor an nsfwjs model bundle (model.min.js)");
+    }
+    try {
+      check_json_limits(json, "", bundle_ ? "the model object" : "the model.json");
+    } catch (const Error& e) {
+      fail(e.what());
     }
     try {
       return Json::parse(json);

@@ -44,7 +44,11 @@ TEST(Jsonl, SucceededInputsAreTheLinesWithoutAnError) {
                       << "not json\n"
                       << R"({"input": 3})"
                       << "\n"
-                      << R"({"input": "d.jpg"})";
+                      << R"({"input": "d.jpg"})"
+                      << "\n"
+                      // Nested past the JSON limit: not read as a success (so it runs again).
+                      << R"({"input": "e.jpg", "x": )" << std::string(1000, '[')
+                      << std::string(1000, ']') << "}\n";
   EXPECT_EQ(succeeded_inputs(path), (std::set<std::string>{"a.jpg", "d.jpg"}));
   EXPECT_EQ(succeeded_inputs(path + ".absent"), std::set<std::string>{});
   std::filesystem::remove(path);

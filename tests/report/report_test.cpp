@@ -86,6 +86,8 @@ TEST(ReportResults, MalformedLinesSayWhatIsWrong) {
        "\"prob\""},
       {R"({"input": "a.jpg", "predictions": [], "rating": "high"})", "\"rating\""},
       {R"({"input": "a.jpg", "predictions": [], "outputs": {"panel": 1}})", "\"panel\""},
+      {R"({"input": "a.jpg", "x": )" + std::string(101, '[') + std::string(101, ']') + "}",
+       "the line nests arrays and objects deeper than the limit of 100 levels"},
   };
   for (const auto& [line, expected] : cases) {
     SCOPED_TRACE(line);

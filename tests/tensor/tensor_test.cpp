@@ -1,6 +1,15 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
 
 #include "tensor/gemm.h"
+#include "tensor/npy.h"
 #include "tensor/tensor.h"
 #include "tests/support/test_util.h"
 
@@ -34,6 +43,70 @@ TEST(Tensor, CopiesShareStorageAndCloneDoesNot) {
   EXPECT_EQ(a.reshape({-1, 1}).shape(), (Shape{4, 1}));
   EXPECT_THROW(a.reshape({3}), Error);
   EXPECT_EQ(to_string(a.shape()), "[2, 2]");
+}
+
+// A shape from a corrupt file whose product wraps around int64 (2^32 * 2^32 = 2^64 = 0 mod 2^64)
+// or whose bytes cannot be counted is refused before any allocation, not allocated small.
+TEST(Tensor, ElementCountsThatOverflowAreAnErrorBeforeAllocation) {
+  const int64_t big = int64_t{1} << 32;
+  EXPECT_THROW(element_count({big, big}), Error);
+  EXPECT_THROW(element_count({big, big, 0}), Error) << "overflow before the 0 still refused";
+  EXPECT_THROW(element_count({3, INT64_MAX / 2}), Error);
+  EXPECT_EQ(element_count({kMaxTensorElements}), kMaxTensorElements);
+  EXPECT_THROW(element_count({kMaxTensorElements + 1}), Error);
+  EXPECT_THROW(element_count({2, -1}), Error);
+  try {
+    Tensor t({big, big});
+    FAIL() << "a 2^64-element tensor was made";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more elements than a tensor can hold"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(Tensor::zeros({4}).reshape({-1, big, big}), Error);
+  EXPECT_EQ(element_count({big, 0}), 0);
+}
+
+// A .npy whose header claims more data than the file holds is refused before the allocation,
+// by the file's size; from a pipe, which has no size, the bytes are read first.
+TEST(Npy, DataIsCheckedAgainstTheFileAndPipesAreReadBeforeAllocating) {
+  const std::string path = testing::test_temp_path("a.npy");
+  const Tensor t = Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6});
+  write_npy(path, t);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string claims = bytes.substr(0, bytes.size() - 24);
+  std::string header = claims;
+  const size_t shape = header.find("(2,3)");
+  ASSERT_NE(shape, std::string::npos);
+  header.replace(shape, 5, "(9,9)");  // same length: 324 bytes claimed, 24 held
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << header << bytes.substr(claims.size());
+  EXPECT_NE(testing::error_of([&] { read_npy(path); }).find("needs 324 bytes, the file holds 24"),
+            std::string::npos);
+
+  for (const bool whole : {true, false}) {
+    const std::string fifo = testing::test_temp_path(whole ? "whole.npy" : "cut.npy");
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+      std::ofstream out(fifo, std::ios::binary);
+      out << (whole ? bytes : bytes.substr(0, bytes.size() - 4));
+    });
+    if (whole) {
+      const Tensor read = read_npy(fifo);
+      EXPECT_EQ(read.shape(), t.shape());
+      EXPECT_EQ(std::vector<float>(read.data(), read.data() + 6),
+                std::vector<float>(t.data(), t.data() + 6));
+    } else {
+      EXPECT_NE(
+          testing::error_of([&] { read_npy(fifo); }).find("needs 24 bytes, the file holds 20"),
+          std::string::npos);
+    }
+    writer.join();
+    std::filesystem::remove(fifo);
+  }
 }
 
 TEST(Gemm, MatchesNaiveProductForEveryTransposition) {

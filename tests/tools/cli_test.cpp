@@ -336,6 +336,40 @@ std::vector<BadInput> bad_inputs() {
       {"NpyClaimingEnormousShape",
        file("vast.npy", [] { return npy_file("<f4", "(100000, 100000, 100000)", 64); }),
        {}},
+      // Limits that hold before anything is allocated (issue 14.2): the header's length, and the
+      // data its shape claims against the bytes the file holds (1.6e9 floats, below the element
+      // limit, from a 64-byte file: refused by the file's size, not by a 6.4 GB allocation).
+      {"NpyHeaderOverTheLengthLimit",
+       file("long_header.npy",
+            [] {
+              const uint32_t n = 70000;
+              std::string length;
+              for (int i = 0; i < 4; ++i) length += static_cast<char>(n >> (8 * i) & 0xff);
+              return std::string("\x93NUMPY\x02\x00", 8) + length + std::string(n, ' ');
+            }),
+       {"70000 bytes long, over the limit of 65536"}},
+      {"NpyShapeBeyondTheFilesBytes",
+       file("claims.npy", [] { return npy_file("<f4", "(40000, 40000)", 64); }),
+       {"needs 6400000000 bytes, the file holds 64"}},
+      {"WebpClaiming16000x16000",
+       file("huge.webp",
+            [] {
+              auto le = [](uint32_t v, int bytes) {
+                std::string s;
+                for (int i = 0; i < bytes; ++i) s += static_cast<char>(v >> (8 * i) & 0xff);
+                return s;
+              };
+              const std::string vp8x = le(0, 4) + le(16000 - 1, 3) + le(16000 - 1, 3);
+              return "RIFF" + le(4 + 8 + 10, 4) + "WEBP" + "VP8X" + le(10, 4) + vp8x;
+            }),
+       {"16000x16000", "limit"}},
+      {"GifClaiming60000x60000",
+       file("huge.gif",
+            [] {
+              return std::string("GIF89a") + "\x60\xea\x60\xea" + std::string("\0\0\0", 3) +
+                     std::string(64, '\0');
+            }),
+       {"60000x60000", "limit"}},
       {"RandomBytesNamedNpy", file("noise.npy", [] { return random_bytes(4096, 11); }), {}},
       // Headers that are not a Python dict literal: an error, not a guess (issue 14.3).
       {"NpyHeaderWithoutClosingBrace",
