@@ -74,7 +74,9 @@ bool starts_with(std::string_view bytes, std::string_view magic, size_t at = 0) 
 }  // namespace
 
 void check_pixel_limit(const std::string& path, int64_t w, int64_t h) {
-  if (w * h > kMaxImagePixels) {
+  // Divided, not multiplied: a PNG header declares up to 2^32 - 1 by 2^32 - 1, whose product
+  // overflows int64 (found by fuzz/image_fuzz.cpp).
+  if (w < 0 || h < 0 || (w > 0 && h > kMaxImagePixels / w)) {
     throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                 ", more than the limit of " + std::to_string(kMaxImagePixels) + " pixels");
   }

@@ -8,6 +8,7 @@ packages=(
   libopenblas-openmp-dev libhdf5-dev zlib1g-dev libstb-dev nlohmann-json3-dev libgtest-dev
   libjpeg62-turbo-dev libspng-dev libdeflate-dev libwebp-dev
   clang-format python3 doxygen
+  clang-14 libclang-rt-14-dev libomp-14-dev
   chromium
 )
 

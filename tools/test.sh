@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The test command: install what is missing, configure, build, fetch the real models
 # (tools/fetch_models.sh), run every test; then the same under AddressSanitizer +
-# UndefinedBehaviorSanitizer.
-#   tools/test.sh               both passes
+# UndefinedBehaviorSanitizer, and then a short fuzzing pass (tools/fuzz.sh --short, clang).
+#   tools/test.sh               both passes and the fuzzing pass
 #   tools/test.sh --fast        the optimized build only
-#   tools/test.sh --sanitize    the sanitizer build only
+#   tools/test.sh --sanitize    the sanitizer build and the fuzzing pass only
 #   --no-skip                   (with any of the above) every test must run: a failed model fetch
 #                               or a skipped test fails the run. On when CI=true; CI runs it.
 # Without --no-skip, tests that need the models show as skipped if fetching failed.
@@ -66,4 +66,10 @@ if [ "$mode" != fast ]; then
   echo "== tests (ASan + UBSan) =="
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_pass build-sanitize -DGAZE_SANITIZE=ON \
     -DGAZE_TEST_THREADS=1
+fi
+if [ "$mode" != fast ]; then
+  # Every libFuzzer harness (fuzz/) for a few seconds on its corpus, ~1 minute in all; a
+  # crash, leak, timeout or out-of-memory input fails the run (docs/fuzzing.md).
+  echo "== fuzzing (libFuzzer + ASan + UBSan, short) =="
+  tools/fuzz.sh --short
 fi

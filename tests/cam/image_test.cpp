@@ -177,6 +177,14 @@ TEST(DecodeErrors, OversizedJpegAndWebpAreRefusedBeforeDecoding) {
   expect_refused(write_temp("huge.webp", webp), "16000x16000");
 }
 
+TEST(DecodeErrors, PngHeaderOfTheLargestSizeIsRefusedWithoutOverflow) {
+  // IHDR 4294967295 x 4294967295: the pixel count overflows int64 if multiplied (UBSan caught
+  // it, fuzz/regressions/image/); the limit must refuse it all the same.
+  std::string png = read_bytes(fixture_path("images/horse_rgba.png"));
+  png.replace(16, 8, be32(0xffffffffu) + be32(0xffffffffu));
+  expect_refused(write_temp("widest.png", png), "4294967295x4294967295");
+}
+
 TEST(SaveImage, PngRoundTripsExactly) {
   const Image image = load_image(fixture_path("images/chelsea.jpg"));
   const std::string path = testing::test_temp_path("round.png");
