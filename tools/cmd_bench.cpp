@@ -234,7 +234,7 @@ int cmd_bench(const Args& args) {
   cli::Parser p(
       "bench",
       "[--model M [--config FILE]] [--input X] [--runs N] [--warmup W] [--threads T] "
-      "[--no-winograd] [--profile] "
+      "[--no-winograd] [--batch N] [--profile] "
       "[--json]",
       "Measures, for one [1, H, W, 3] input: the forward pass (no gradients), Grad-CAM at\n"
       "the default layer and at mixed7 (when the model has it), Grad-CAM++ at the default\n"
@@ -257,6 +257,9 @@ int cmd_bench(const Args& args) {
       .option("warmup", "W", "untimed runs first (default 3)")
       .option("threads", "T", "threads for GEMMs and gaze's loops (default: all cores)")
       .flag("no-winograd", "every convolution on im2col + GEMM (default: Winograd where it gains)")
+      .option("batch", "N",
+              "also time one forward of N copies of the input at once, per image\n"
+              "(forward_batch_ms: whether several images per forward would gain)")
       .flag("profile", "also print each layer's median time, slowest first")
       .flag("json", "print one JSON line instead of the table");
   if (!p.parse(args)) return 0;
@@ -264,8 +267,10 @@ int cmd_bench(const Args& args) {
   const int warmup = static_cast<int>(p.get_int("warmup", 3));
   const int threads = static_cast<int>(
       p.get_int("threads", static_cast<long>(std::max(1u, std::thread::hardware_concurrency()))));
+  const int batch = static_cast<int>(p.get_int("batch", 0));
   if (runs < 1 || warmup < 0 || threads < 1)
     throw Error("bench: --runs and --threads must be positive");
+  if (p.has("batch") && batch < 1) throw Error("bench: --batch must be positive");
   set_blas_threads(threads);
 
   const std::string model_path = p.get("model", default_model_path());
@@ -298,6 +303,19 @@ int cmd_bench(const Args& args) {
                         {"model", model_path},
                         {"input_shape", x.shape()}};
   out["forward_ms"] = time_it([&] { m.forward(x); }, warmup, runs).json();
+  if (batch > 0) {
+    Shape shape = x.shape();
+    shape[0] = batch;
+    Tensor xs(shape);
+    for (int b = 0; b < batch; ++b)
+      std::copy(x.data(), x.data() + x.size(), xs.data() + static_cast<int64_t>(b) * x.size());
+    nlohmann::json t = time_it([&] { m.forward(xs); }, warmup, runs).json();
+    for (auto& [key, value] : t.items()) {
+      if (value.is_number_float()) value = value.get<double>() / batch;
+    }
+    t["batch"] = batch;
+    out["forward_batch_ms"] = t;
+  }
   out["gradcam_" + layer + "_ms"] = time_it(cam(layer, CamMethod::kGradCam), warmup, runs).json();
   if (m.contains("mixed7"))
     out["gradcam_mixed7_ms"] = time_it(cam("mixed7", CamMethod::kGradCam), warmup, runs).json();
@@ -348,6 +366,7 @@ int cmd_bench(const Args& args) {
   std::printf("gaze bench: %s, input %s, %d thread(s)\n", model_path.c_str(),
               to_string(x.shape()).c_str(), threads);
   row("forward (no grad)", "forward_ms");
+  row("forward per image, --batch", "forward_batch_ms");
   row(("Grad-CAM " + layer).c_str(), "gradcam_" + layer + "_ms");
   row("Grad-CAM mixed7", "gradcam_mixed7_ms");
   row(("Grad-CAM++ " + layer).c_str(), "gradcampp_" + layer + "_ms");

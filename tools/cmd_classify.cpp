@@ -42,7 +42,7 @@ int cmd_classify(const Args& args) {
               "examples:\n  gaze classify photo.jpg\n  gaze classify --model "
               "models/nsfwjs_mobilenet_v2.h5 --top 0 --json *.jpg\n"
               "  gaze classify --top 0 --jsonl results.jsonl --resume photos/");
-  add_batch_options(p);
+  add_batch_options(p, true);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("classify: no INPUT given (see 'gaze classify --help')");
   const int top = static_cast<int>(p.get_int("top", 5));
@@ -53,16 +53,20 @@ int cmd_classify(const Args& args) {
   const Preprocessing method = model_preprocessing(p, loaded);
   const std::vector<std::string> classes = class_names_for(p, loaded);
 
-  return run_batch(p, stop, plan, [&](const InputEntry& entry) {
-    const ModelInput in = load_model_input(entry.path, loaded.model, method);
+  const auto load = [&](const InputEntry& entry) {
+    return load_model_input(entry.path, loaded.model, method);
+  };
+  const auto run = [&](const InputEntry& entry, ModelInput&& in) {
     const Model::ForwardResult r = loaded.model.forward(in.tensor);
     const auto predictions = rank_predictions(r.output.value(), classes, top);
-    const std::string object = "{\"input\": " + json_string(entry.path) +
-                               ", \"model\": " + json_string(loaded.path) +
-                               ", \"predictions\": " + predictions_json(predictions) + "}";
-    print_stdout(p.has("json") ? object + "\n" : entry.path + "\n" + predictions_text(predictions));
-    return object;
-  });
+    std::string object = "{\"input\": " + json_string(entry.path) +
+                         ", \"model\": " + json_string(loaded.path) +
+                         ", \"predictions\": " + predictions_json(predictions) + "}";
+    std::string text =
+        p.has("json") ? object + "\n" : entry.path + "\n" + predictions_text(predictions);
+    return BatchOutput{std::move(text), std::move(object)};
+  };
+  return run_batch(p, stop, plan, load, run, NoFinish{});
 }
 
 }  // namespace gaze
