@@ -1,9 +1,6 @@
 // The worker thread of the pipeline (collection/pipeline.h).
 #include "collection/pipeline.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 namespace gaze {
 
 PipelineWorker::~PipelineWorker() {
@@ -27,11 +24,6 @@ void PipelineWorker::push(std::function<void()> task) {
 }
 
 void PipelineWorker::loop() {
-  // Per thread on Linux: PRIO_PROCESS with a thread id sets that thread's nice value. Raising it
-  // needs no privilege; a failure only leaves the thread at the process's priority.
-  if (nice_ > 0)
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
-                      getpriority(PRIO_PROCESS, 0) + nice_);
   for (;;) {
     std::function<void()> task;
     {

@@ -32,17 +32,13 @@ namespace gaze {
 struct PipelineOptions {
   // false: load, run, finish and record each input on the calling thread, one after the other.
   bool overlap = true;
-  // Added to the loader's and finisher's nice value (Linux schedules threads one by one), so that
-  // they take the cores when the network leaves them idle rather than the network's time.
-  int helper_nice = 0;
 };
 
 // One thread that runs the tasks handed to it, in order, and gives each result (or exception)
 // back through a std::future. The destructor runs what is still queued, then joins.
 class PipelineWorker {
  public:
-  // `nice`: added to the thread's nice value (see PipelineOptions::helper_nice).
-  explicit PipelineWorker(int nice = 0) : nice_(nice), thread_([this] { loop(); }) {}
+  PipelineWorker() : thread_([this] { loop(); }) {}
   ~PipelineWorker();
   PipelineWorker(const PipelineWorker&) = delete;
   PipelineWorker& operator=(const PipelineWorker&) = delete;
@@ -65,7 +61,6 @@ class PipelineWorker {
   std::condition_variable wake_;
   std::optional<std::function<void()>> queued_;  // the pipeline queues at most one at a time
   bool closing_ = false;
-  int nice_ = 0;
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
@@ -131,8 +126,8 @@ int64_t run_pipeline(int64_t count, const PipelineOptions& options, Load&& load,
   // to the stages, which outlive this function's locals.
   std::optional<std::future<R>> pending;  // input pending_index's finish, under way
   int64_t pending_index = 0;
-  PipelineWorker loader(options.helper_nice);
-  PipelineWorker finisher(options.helper_nice);
+  PipelineWorker loader;
+  PipelineWorker finisher;
   auto load_at = [&loader, &load](int64_t j) {
     return loader.submit([&load, j] { return load(j); });
   };

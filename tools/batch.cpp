@@ -6,7 +6,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -185,8 +184,6 @@ int BatchRecorder::finish(const StopSignal& stop) {
 PipelineOptions pipeline_options(const cli::Parser& p) {
   PipelineOptions o;
   o.overlap = !p.has("no-overlap");  // never given to a command that does not declare it
-  if (const char* nice = std::getenv("GAZE_PIPELINE_NICE"))
-    o.helper_nice = std::atoi(nice);  // TODO: measuring
   return o;
 }
 

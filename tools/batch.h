@@ -63,10 +63,11 @@ class BatchRecorder {
   std::unique_ptr<State> state_;
 };
 
-// Whether --no-overlap was given (add_batch_options(p, true) declares it).
+// The overlap unless --no-overlap was given (add_batch_options(p, true) declares it).
 PipelineOptions pipeline_options(const cli::Parser& p);
 
-// Runs every entry of the plan in order through the stages of collection/pipeline.h:
+// Runs every entry of the plan in order through the stages of collection/pipeline.h, overlapped
+// as `options` says:
 //   load(entry) -> A            beside the network: decoding the next input
 //   run(entry, A&&) -> B        on the calling thread: the network
 //   finish(entry, B&&) -> BatchOutput, beside the next input's network (or NoFinish, B being
@@ -77,8 +78,8 @@ PipelineOptions pipeline_options(const cli::Parser& p);
 // the input running then. Returns the exit code: 0 when every input succeeded, 1 when any
 // failed, 128 + the signal when a signal stopped the run.
 template <class Load, class Run, class Finish>
-int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan, Load&& load,
-              Run&& run, Finish&& finish) {
+int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan,
+              const PipelineOptions& options, Load&& load, Run&& run, Finish&& finish) {
   BatchRecorder recorder(p, plan);
   const std::vector<InputEntry>& entries = plan.entries;
   const auto at = [&](int64_t i) -> const InputEntry& { return entries[static_cast<size_t>(i)]; };
@@ -90,7 +91,7 @@ int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pla
     }
   };
   run_pipeline(
-      static_cast<int64_t>(entries.size()), pipeline_options(p),
+      static_cast<int64_t>(entries.size()), options,
       [&load, &at](int64_t i) {
         const InputEntry& entry = at(i);
         if (!entry.error.empty()) throw Error(entry.path + ": " + entry.error);

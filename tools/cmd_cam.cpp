@@ -327,7 +327,7 @@ int cmd_cam(const Args& args) {
     save_image(r.panel, render_panel(r.original, r.name, r.tiles, s.style, r.footer));
     return std::move(r.output);
   };
-  return run_batch(p, stop, plan, load, run, finish);
+  return run_batch(p, stop, plan, pipeline_options(p), load, run, finish);
 }
 
 }  // namespace gaze

@@ -138,19 +138,19 @@ TEST_P(Pipeline, StopEndsAfterTheCurrentInputAndRecordsEveryInputRun) {
 }
 
 TEST_P(Pipeline, LoadsAtMostOneInputAhead) {
-  std::atomic<int64_t> runs_started{0};
+  std::atomic<int64_t> runs_done{0};
   std::atomic<bool> too_far{false};
   int64_t recorded = 0;
   run_pipeline(
       20, options(),
       [&](int64_t i) {
-        // Input i is loaded only once input i - 1 has started to run.
-        if (i > runs_started.load()) too_far = true;
+        // Input i is loaded while input i - 1 runs at the earliest: input i - 2 has run.
+        if (runs_done.load() < i - 1) too_far = true;
         return i;
       },
       [&](int64_t, int64_t&& v) {
-        ++runs_started;
         std::this_thread::sleep_for(1ms);
+        ++runs_done;
         return v;
       },
       NoFinish{}, [&](int64_t, std::future<int64_t>&& done) { recorded += done.get() >= 0; },

@@ -775,7 +775,7 @@ struct CommandOptions {
 };
 
 const std::vector<CommandOptions> kCommandOptions = {
-    {"classify", {"help", "model", "config", "top", "preprocessing", "json", "no-overlap"}},
+    {"classify", {"help", "model", "config", "top", "preprocessing", "json"}},
     {"cam", {"help",           "model",
              "config",         "method",
              "class",          "top",
