@@ -19,7 +19,7 @@
 
 namespace gaze {
 
-void add_batch_options(cli::Parser& p) {
+void add_batch_options(cli::Parser& p, bool pipelined) {
   p.option("shard", "I/N",
            "run part I of N (0-based) of the inputs: parts are disjoint, together hold\n"
            "every input, and an input's part depends only on its path below its INPUT\n"
@@ -30,7 +30,14 @@ void add_batch_options(cli::Parser& p) {
       .flag("resume", "skip the inputs that already have a successful line in the --jsonl FILE")
       .flag("quiet", "no progress and no summary line on stderr")
       .flag("verbose",
-            "after each input, print its time and the process's resident memory to stderr");
+            "after each input, print its time (since the previous input ended) and the\n"
+            "process's resident memory to stderr");
+  if (pipelined) {
+    p.flag("no-overlap",
+           "run each input's stages one after the other: by default the next input is\n"
+           "decoded, and the previous one's results written, while the network runs (the\n"
+           "results are the same; for measuring)");
+  }
 }
 
 std::string batch_help() {
@@ -110,58 +117,110 @@ std::string summary(int64_t done, int64_t failed, int64_t skipped, int64_t left,
 
 }  // namespace
 
-int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan,
-              const std::function<std::string(const InputEntry&)>& run) {
-  const auto started = std::chrono::steady_clock::now();
-  std::unique_ptr<JsonlWriter> jsonl =
-      p.has("jsonl") ? std::make_unique<JsonlWriter>(p.get("jsonl")) : nullptr;
-  const bool quiet = p.has("quiet");
-  Console console(plan.collection && !quiet, static_cast<int64_t>(plan.entries.size()));
-  int64_t done = 0, failed = 0, left = static_cast<int64_t>(plan.entries.size());
-  bool results_lost = false;
-  for (const InputEntry& entry : plan.entries) {
-    if (stop.requested()) break;
-    const auto input_started = std::chrono::steady_clock::now();
-    --left;
-    std::string record;  // the input's line in the results file
-    try {
-      if (!entry.error.empty()) throw Error(entry.path + ": " + entry.error);
-      record = run(entry);
-      check_stdout();
-      ++done;
-    } catch (const Error& e) {
-      ++failed;
-      console.line(std::string("gaze: error: ") + e.what() + "\n");
-      record = error_line(entry.path, e.what());
-    }
-    if (jsonl) {
-      try {
-        jsonl->append(record);
-      } catch (const Error& e) {
-        // Every later result would be lost too (a full disk): one error, and the run stops.
-        // The file still ends with a whole line, so --resume redoes this input and the rest.
-        console.line(std::string("gaze: error: ") + e.what() + "\n");
-        results_lost = true;
-        break;
-      }
-    }
-    if (p.has("verbose")) {
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                                  input_started)
-                            .count();
-      console.line(progress_line(entry.path, ms));
-    }
-    console.advance();
+struct BatchRecorder::State {
+  State(const cli::Parser& p, const BatchPlan& plan)
+      : jsonl(p.has("jsonl") ? std::make_unique<JsonlWriter>(p.get("jsonl")) : nullptr),
+        quiet(p.has("quiet")),
+        verbose(p.has("verbose")),
+        collection(plan.collection),
+        skipped(plan.skipped),
+        total(static_cast<int64_t>(plan.entries.size())),
+        console(plan.collection && !quiet, total) {}
+
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last = started;  // when the previous input ended
+  std::unique_ptr<JsonlWriter> jsonl;
+  bool quiet, verbose, collection;
+  int64_t skipped, total;
+  Console console;
+  int64_t done = 0, failed = 0;
+  bool results_lost = false;  // the results file could not be written: the run stops
+};
+
+BatchRecorder::BatchRecorder(const cli::Parser& p, const BatchPlan& plan)
+    : state_(std::make_unique<State>(p, plan)) {}
+
+BatchRecorder::~BatchRecorder() = default;
+
+void BatchRecorder::record(const InputEntry& entry, const std::function<BatchOutput()>& output) {
+  State& s = *state_;
+  if (s.results_lost) return;  // an input already under way when the run began to stop
+  std::string line;            // the input's line in the results file
+  try {
+    const BatchOutput out = output();
+    print_stdout(out.text);
+    check_stdout();
+    line = out.object;
+    ++s.done;
+  } catch (const Error& e) {
+    ++s.failed;
+    s.console.line(std::string("gaze: error: ") + e.what() + "\n");
+    line = error_line(entry.path, e.what());
   }
-  console.finish();
+  if (s.jsonl) {
+    try {
+      s.jsonl->append(line);
+    } catch (const Error& e) {
+      // Every later result would be lost too (a full disk): one error, and the run stops.
+      // The file still ends with a whole line, so --resume redoes this input and the rest.
+      s.console.line(std::string("gaze: error: ") + e.what() + "\n");
+      s.results_lost = true;
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (s.verbose) {
+    s.console.line(
+        progress_line(entry.path, std::chrono::duration<double, std::milli>(now - s.last).count()));
+  }
+  s.last = now;
+  s.console.advance();
+}
+
+int BatchRecorder::finish(const StopSignal& stop) {
+  State& s = *state_;
+  s.console.finish();
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (plan.collection && !quiet) {
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+  if (s.collection && !s.quiet) {
     std::fflush(stdout);
-    std::fputs(summary(done, failed, plan.skipped, left, seconds, stop.signal()).c_str(), stderr);
+    const int64_t left = s.total - s.done - s.failed;
+    std::fputs(summary(s.done, s.failed, s.skipped, left, seconds, stop.signal()).c_str(), stderr);
   }
   if (stop.requested()) return 128 + stop.signal();
-  return failed > 0 || results_lost ? 1 : 0;
+  return s.failed > 0 || s.results_lost ? 1 : 0;
+}
+
+bool BatchRecorder::stopping() const {
+  return state_->results_lost;
+}
+
+PipelineOptions pipeline_options(const cli::Parser& p) {
+  PipelineOptions o;
+  o.overlap = !p.has("no-overlap");  // never given to a command that does not declare it
+  return o;
+}
+
+int run_batch(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan,
+              const std::function<std::string(const InputEntry&)>& run) {
+  BatchRecorder recorder(p, plan);
+  PipelineOptions sequential;
+  sequential.overlap = false;
+  run_pipeline(
+      static_cast<int64_t>(plan.entries.size()), sequential,
+      [&plan](int64_t i) {
+        const InputEntry& entry = plan.entries[static_cast<size_t>(i)];
+        if (!entry.error.empty()) throw Error(entry.path + ": " + entry.error);
+        return &entry;
+      },
+      [&run](int64_t, const InputEntry* entry) {
+        return BatchOutput{"", run(*entry)};
+      },
+      NoFinish{},
+      [&](int64_t i, std::future<BatchOutput>&& done) {
+        recorder.record(plan.entries[static_cast<size_t>(i)], [&done] { return done.get(); });
+      },
+      [&stop, &recorder] { return stop.requested() || recorder.stopping(); });
+  return recorder.finish(stop);
 }
 
 }  // namespace gaze

@@ -10,6 +10,7 @@
 #include "cam/explain.h"
 #include "cam/methods.h"
 #include "cam/model_input.h"
+#include "cam/panel.h"
 #include "cam/render.h"
 #include "tensor/npy.h"
 #include "tools/batch.h"
@@ -22,28 +23,6 @@
 namespace gaze {
 
 namespace {
-
-// The article's 0-10 rating: "Sexy=10,Porn=10,Neutral=5" -> weight per class index.
-std::vector<double> parse_rating(const std::string& spec, const std::vector<std::string>& classes) {
-  std::vector<double> weights(classes.size(), 0.0);
-  size_t start = 0;
-  while (start < spec.size()) {
-    const size_t comma = std::min(spec.find(',', start), spec.size());
-    const std::string item = spec.substr(start, comma - start);
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos) throw Error("--rating: '" + item + "' is not CLASS=WEIGHT");
-    const std::string name = item.substr(0, eq);
-    const auto it = std::find(classes.begin(), classes.end(), name);
-    if (it == classes.end()) throw Error("--rating: unknown class '" + name + "'");
-    try {
-      weights[static_cast<size_t>(it - classes.begin())] = std::stod(item.substr(eq + 1));
-    } catch (const std::exception&) {
-      throw Error("--rating: '" + item.substr(eq + 1) + "' is not a number");
-    }
-    start = comma + 1;
-  }
-  return weights;
-}
 
 MapNorm parse_norm(const std::string& s) {
   if (s == "minmax") return MapNorm::kMinMax;
@@ -61,35 +40,12 @@ nlohmann::json map_json(const Tensor& map) {
   return rows;
 }
 
-// Guided backpropagation's gradient as a picture, the usual way: standardize, scale to a 0.1
-// spread around grey, clip.
-Image gradient_image(const Tensor& g, int width, int height) {
-  const int64_t h = g.dim(1), w = g.dim(2), c = g.dim(3);
-  double mean = 0.0, sq = 0.0;
-  for (float v : g.values()) mean += v;
-  mean /= static_cast<double>(g.size());
-  for (float v : g.values()) sq += (v - mean) * (v - mean);
-  const double stdev = std::sqrt(sq / static_cast<double>(g.size())) + 1e-12;
-  Image img{static_cast<int>(w), static_cast<int>(h),
-            std::vector<uint8_t>(static_cast<size_t>(h * w * 3))};
-  for (int64_t p = 0; p < h * w; ++p) {
-    for (int64_t k = 0; k < 3; ++k) {
-      const double v = (g.data()[p * c + std::min(k, c - 1)] - mean) / stdev * 0.1 + 0.5;
-      img.rgb[static_cast<size_t>(p * 3 + k)] =
-          static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-  }
-  return resize_image(img, width, height);
-}
-
 struct CamSettings {
   CamOptions options;
   bool guided = false;       // guided-backprop or guided-gradcam
   bool guided_only = false;  // guided-backprop: no class map
   bool signed_map = false;
-  MapNorm norm = MapNorm::kMinMax;
-  Colormap colormap = Colormap::kJet;
-  float alpha = 0.5f;
+  PanelStyle style;
   std::vector<std::string> layers;
   std::vector<std::string> class_specs;
   int top = 0;
@@ -160,26 +116,20 @@ std::string raw_path(const std::string& raw, const std::string& label, const std
       .string();
 }
 
-// The panel tile of class k: the maps at every --layer (also saved by --raw and collected for
-// --json), normalized, upsampled to the photo, averaged and blended over it; or, for the guided
-// methods, the guided gradient as a picture.
-PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& session,
-                     const ModelInput& in, int k, const std::string& label, bool several_maps,
-                     nlohmann::json& maps, std::vector<std::string>& raw_files) {
-  char caption[256];
-  std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
-                static_cast<double>(session.probabilities().data()[k]), s.method_name.c_str(),
-                s.options.counterfactual ? " (counterfactual)" : "",
-                s.guided_only          ? ""
-                : s.layers.size() == 1 ? s.layers[0].c_str()
-                                       : "layers averaged");
-  Tensor averaged;   // mean of the layers' normalized maps at the original image's size
-  Tensor first_map;  // the first layer's map as --raw saves it: what guided Grad-CAM multiplies by
+// What class k's tile is made of, from the network: the maps at every --layer (also saved by
+// --raw and collected for --json), and for the guided methods the guided gradient. Rendering
+// them is left to the panel (cam/panel.h), off the network's thread.
+ClassTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& session, int k,
+                     const std::string& label, bool several_maps, nlohmann::json& maps,
+                     std::vector<std::string>& raw_files) {
+  const float prob = session.probabilities().data()[k];
+  ClassTile tile;
+  tile.caption = tile_caption(label, prob, s.method_name, s.options.counterfactual,
+                              s.guided_only ? std::vector<std::string>{} : s.layers);
   if (!s.guided_only) {
     for (const std::string& layer : s.layers) {
       Tensor map = session.map(layer, k, s.options);
       if (!s.signed_map) map = relu_map(map);
-      if (!first_map.defined()) first_map = map;
       if (p.has("raw")) {
         raw_files.push_back(raw_path(p.get("raw"), label, layer, several_maps));
         write_npy(raw_files.back(), map);
@@ -189,33 +139,25 @@ PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
                         {"layer", layer},
                         {"class", label},
                         {"index", k},
-                        {"prob", session.probabilities().data()[k]},
+                        {"prob", prob},
                         {"map", map_json(map)}});
       }
-      Tensor unit =
-          upsample_bilinear(normalize_map(map, s.norm), in.original.height, in.original.width);
-      if (!averaged.defined()) {
-        averaged = unit;
-      } else {
-        for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
-      }
+      tile.maps.push_back(map);
     }
-    for (float& v : averaged.values()) v /= static_cast<float>(s.layers.size());
   }
-  if (s.guided) {
-    Tensor g = session.guided_gradients(k, s.options.score);
-    if (!s.guided_only) {  // guided Grad-CAM: the guided gradient where the class map is
-      // The Grad-CAM map after its ReLU (unless --signed), as documented: normalizing the signed
-      // map would lift the cells of negative evidence above zero and let the gradient through.
-      const Tensor at_input =
-          upsample_bilinear(normalize_map(first_map, s.norm), g.dim(1), g.dim(2));
-      for (int64_t px = 0; px < g.dim(1) * g.dim(2); ++px)
-        for (int64_t c = 0; c < g.dim(3); ++c) g.data()[px * g.dim(3) + c] *= at_input.data()[px];
-    }
-    return {gradient_image(g, in.original.width, in.original.height), caption};
-  }
-  return {blend(in.original, colorize(averaged, s.colormap), s.alpha), caption};
+  if (s.guided) tile.guided = session.guided_gradients(k, s.options.score);
+  return tile;
 }
+
+// An input after the network: its panel's parts, and what it prints and appends to --jsonl.
+struct CamResult {
+  Image original;
+  std::string name;
+  std::vector<ClassTile> tiles;
+  std::string footer;
+  std::string panel;  // where the panel goes
+  BatchOutput output;
+};
 
 }  // namespace
 
@@ -277,7 +219,7 @@ int cmd_cam(const Args& args) {
           "examples:\n  gaze cam photo.jpg\n  gaze cam --class Porn --class Sexy --method "
           "gradcam++ photo.jpg\n"
           "  gaze cam --layer mixed7 --layer mixed10 --raw map.npy --json photo.jpg");
-  add_batch_options(p);
+  add_batch_options(p, true);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("cam: no INPUT given (see 'gaze cam --help')");
   const StopSignal stop;  // before any thread starts, so that every thread blocks the signals
@@ -295,10 +237,11 @@ int cmd_cam(const Args& args) {
   s.options.score_cam_channels = static_cast<int>(p.get_int("score-cam-channels", 256));
   if (s.options.score_cam_channels < 0) throw Error("--score-cam-channels must be 0 or more");
   s.signed_map = p.has("signed");
-  s.norm = parse_norm(p.get("norm", "minmax"));
-  s.colormap = parse_colormap(p.get("colormap", "jet"));
-  s.alpha = static_cast<float>(p.get_double("alpha", 0.5));
-  if (!(s.alpha >= 0.0f && s.alpha <= 1.0f)) throw Error("--alpha must be between 0 and 1");
+  s.style.norm = parse_norm(p.get("norm", "minmax"));
+  s.style.colormap = parse_colormap(p.get("colormap", "jet"));
+  s.style.alpha = static_cast<float>(p.get_double("alpha", 0.5));
+  if (!(s.style.alpha >= 0.0f && s.style.alpha <= 1.0f))
+    throw Error("--alpha must be between 0 and 1");
   s.class_specs = p.all("class");
   s.top = static_cast<int>(p.get_int("top", 0));
   if (s.top < 0) throw Error("--top must be positive");
@@ -329,9 +272,11 @@ int cmd_cam(const Args& args) {
   if (p.has("out-dir")) create_parent(p.get("out-dir") + "/");
 
   const PanelOwners panels(p, plan, s.method_name);
-  return run_batch(p, stop, plan, [&](const InputEntry& entry) {
+  const auto load = [&](const InputEntry& entry) {
+    return load_model_input(entry.path, model, preprocessing);
+  };
+  const auto run = [&](const InputEntry& entry, ModelInput&& in) {
     const std::string& input = entry.path;
-    const ModelInput in = load_model_input(input, model, preprocessing);
     const bool gradients = method_needs_gradients(s.options.method) && !s.guided_only;
     CamSession session(model, in.tensor, s.layers, gradients);
     const Tensor& probs = session.probabilities();
@@ -343,35 +288,21 @@ int cmd_cam(const Args& args) {
         classes.push_back(pr.index);
       }
     }
-
-    std::vector<PanelTile> tiles = {
-        {in.original, std::filesystem::path(input).filename().string()}};
+    CamResult r;
+    r.name = std::filesystem::path(input).filename().string();
     nlohmann::json maps = nlohmann::json::array();
     std::vector<std::string> raw_files;
     const bool several_maps = classes.size() * s.layers.size() > 1;
     for (int k : classes) {
-      tiles.push_back(class_tile(p, s, session, in, k, label_of(k, class_names), several_maps, maps,
-                                 raw_files));
+      r.tiles.push_back(
+          class_tile(p, s, session, k, label_of(k, class_names), several_maps, maps, raw_files));
     }
-    std::string footer;
-    double rated = 0.0;
-    if (!rating.empty()) {
-      for (size_t i = 0; i < rating.size(); ++i) rated += rating[i] * probs.data()[i];
-      char text[64];
-      std::snprintf(text, sizeof text, "rating %.1f/10", rated);
-      footer = text;
-    }
-    // The maps were made in the stored pixels' frame, the network's; the panel shows the photo
-    // upright, as EXIF says, with every overlay turned the same way, so they stay aligned.
-    for (PanelTile& tile : tiles)
-      tile.image = apply_orientation(tile.image, in.original.orientation);
-    const std::string out = output_path(p, entry, s.method_name);
-    panels.check(out, input);
-    if (!p.has("out")) create_parent(out);  // --out's folder must exist; --out-dir's are made
-    save_image(out, compose_panel(tiles, footer));
+    const double rated = rating.empty() ? 0.0 : rating_of(rating, probs);
+    if (!rating.empty()) r.footer = rating_footer(rated);
+    r.panel = output_path(p, entry, s.method_name);
 
     const auto predictions = rank_predictions(probs, class_names, top_predictions);
-    nlohmann::json outputs = {{"panel", out}};
+    nlohmann::json outputs = {{"panel", r.panel}};
     if (!raw_files.empty()) outputs["raw"] = raw_files;
     std::string object = "{\"input\": " + json_string(input) +
                          ", \"model\": " + json_string(loaded.path) +
@@ -380,14 +311,23 @@ int cmd_cam(const Args& args) {
     object += ", \"maps\": " + maps.dump() + ", \"outputs\": " +
               outputs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
     if (p.has("json")) {
-      print_stdout(object + "\n");
+      r.output.text = object + "\n";
     } else {
-      std::string text = input + " -> " + out + "\n" + predictions_text(predictions);
-      if (!rating.empty()) text += "  rating " + format_number("%.2f", rated) + "/10\n";
-      print_stdout(text);
+      r.output.text = input + " -> " + r.panel + "\n" + predictions_text(predictions);
+      if (!rating.empty()) r.output.text += "  rating " + format_number("%.2f", rated) + "/10\n";
     }
-    return object;
-  });
+    r.output.object = std::move(object);
+    r.original = std::move(in.original);
+    return r;
+  };
+  // Beside the next input's network: only images and files, nothing of the model's.
+  const auto finish = [&](const InputEntry& entry, CamResult&& r) {
+    panels.check(r.panel, entry.path);
+    if (!p.has("out")) create_parent(r.panel);  // --out's folder must exist; --out-dir's are made
+    save_image(r.panel, render_panel(r.original, r.name, r.tiles, s.style, r.footer));
+    return std::move(r.output);
+  };
+  return run_batch(p, stop, plan, pipeline_options(p), load, run, finish);
 }
 
 }  // namespace gaze

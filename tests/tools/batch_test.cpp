@@ -218,6 +218,122 @@ TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
   EXPECT_EQ(tree(dir / "out").size(), static_cast<size_t>(kInputs));
 }
 
+// The overlap (collection/pipeline.h: the next input decoded and the previous panel written
+// while the network runs) changes nothing: with and without --no-overlap, the same stdout, the
+// same --jsonl lines in the same order, the same errors, byte-identical panels and --raw maps,
+// for every kind of tile (averaged layers, guided methods, a rating footer, EXIF-turned photos).
+TEST(Batch, TheOverlapChangesNoResult) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  for (const char* image : {"chelsea.jpg", "horse_rgba.png", "rocket_portrait.jpg"})
+    copy(testing::fixture_path(std::string("images/") + image), photos + "/img/" + image);
+  for (const char* image : {"orient_6.jpg", "coffee.webp"})
+    copy(testing::fixture_path(std::string("images/pil/") + image), photos + "/img/pil/" + image);
+  const std::vector<std::vector<std::string>> variants = {
+      {"cam", "--top", "2", "--rating", "cat=10,dog=5"},
+      {"cam", "--method", "guided-gradcam", "--layer", "top_conv", "--class", "dog", "--json"},
+      {"cam", "--method", "guided-backprop"},
+      {"cam", "--method", "gradcam++", "--signed", "--norm", "max", "--json"},
+  };
+  int n = 0;
+  for (const std::vector<std::string>& variant : variants) {
+    const std::string name = "v" + std::to_string(n++);
+    SCOPED_TRACE(name);
+    std::map<std::string, RunResult> runs;
+    for (const std::string mode : {"overlap", "sequential"}) {
+      std::vector<std::string> args = variant;
+      const std::string out = dir / (name + "_" + mode);
+      args.insert(args.end(), {"--model", testing::tiny_model(), "--jsonl", out + ".jsonl"});
+      args.insert(args.end(), {"--out-dir", out});
+      if (mode == "sequential") args.push_back("--no-overlap");
+      args.push_back(photos);
+      runs[mode] = testing::run_gaze(args);
+    }
+    const RunResult &a = runs["overlap"], &b = runs["sequential"];
+    EXPECT_EQ(a.exit_code, 1) << "the corrupt file fails the run: " << a.err;
+    EXPECT_EQ(b.exit_code, a.exit_code);
+    // The panel paths name each run's --out-dir; otherwise every byte is the same.
+    auto same_dirs = [&](std::string text, const std::string& mode) {
+      const std::string from = dir / (name + "_" + mode);
+      for (size_t at; (at = text.find(from)) != std::string::npos;)
+        text.replace(at, from.size(), "OUT");
+      return text;
+    };
+    EXPECT_EQ(same_dirs(a.out, "overlap"), same_dirs(b.out, "sequential"));
+    EXPECT_EQ(a.err_lines().front(), b.err_lines().front()) << "the corrupt file's error";
+    const std::string lines_a = testing::read_whole_file(dir / (name + "_overlap.jsonl"));
+    EXPECT_EQ(std::count(lines_a.begin(), lines_a.end(), '\n'), 10);
+    EXPECT_EQ(
+        same_dirs(lines_a, "overlap"),
+        same_dirs(testing::read_whole_file(dir / (name + "_sequential.jsonl")), "sequential"));
+    const std::vector<std::string> panels = tree(dir / (name + "_overlap"));
+    EXPECT_EQ(panels.size(), 9u);
+    EXPECT_EQ(panels, tree(dir / (name + "_sequential")));
+    for (const std::string& panel : panels) {
+      EXPECT_EQ(testing::read_whole_file(dir / (name + "_overlap/" + panel)),
+                testing::read_whole_file(dir / (name + "_sequential/" + panel)))
+          << panel;
+    }
+  }
+  // One input, --out and --raw: the single-file outputs are the same too.
+  std::map<std::string, std::string> raw;
+  for (const std::string mode : {"overlap", "sequential"}) {
+    std::vector<std::string> args = {"cam",
+                                     "--model",
+                                     testing::tiny_model(),
+                                     "--class",
+                                     "cat",
+                                     "--class",
+                                     "dog",
+                                     "--out",
+                                     dir / (mode + ".png"),
+                                     "--raw",
+                                     dir / (mode + ".npy"),
+                                     photos + "/img/chelsea.jpg"};
+    if (mode == "sequential") args.push_back("--no-overlap");
+    const RunResult r = testing::run_gaze(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    raw[mode] = testing::read_whole_file(dir / (mode + ".png")) +
+                testing::read_whole_file(dir / (mode + "_cat_top_conv.npy"));
+  }
+  EXPECT_FALSE(raw["overlap"].empty());
+  EXPECT_EQ(raw["overlap"], raw["sequential"]);
+}
+
+// SIGTERM (a cluster's scheduler ending a job) as Ctrl-C: after the current input, exit 143,
+// whole lines and panels only, the input after the last line not started.
+TEST(Batch, SigtermStopsAfterTheCurrentInput) {
+  TempDir dir;
+  const int kInputs = 24;
+  for (int i = 0; i < kInputs; ++i) {
+    copy(npy("chelsea_mobilenet_v2.npy"), dir / ("photos/p" + std::to_string(100 + i) + ".npy"));
+  }
+  const std::string jsonl = dir / "r.jsonl";
+  std::vector<std::string> args = cam_args(dir / "out", jsonl);
+  args.push_back(dir / "photos");
+  std::thread terminator;
+  RunOptions options;
+  options.before_exec = [&](pid_t pid) {
+    terminator = std::thread([pid, jsonl] {
+      for (int i = 0; i < 6000 && testing::read_whole_file(jsonl).empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      ::kill(pid, SIGTERM);
+    });
+  };
+  const RunResult stopped = testing::run_gaze(args, options);
+  terminator.join();
+  EXPECT_EQ(stopped.exit_code, 143) << stopped.err;
+  EXPECT_NE(stopped.err.find("stopped by SIGTERM"), std::string::npos) << stopped.err;
+  const std::vector<json> lines = read_jsonl(jsonl);
+  ASSERT_GE(lines.size(), 1u);
+  EXPECT_LT(lines.size(), static_cast<size_t>(kInputs)) << "the signal came too late to test";
+  EXPECT_EQ(tree(dir / "out").size(), lines.size()) << "a panel per line, no temporary";
+  const std::string left =
+      std::to_string(kInputs - static_cast<int>(lines.size())) + " not started";
+  EXPECT_NE(stopped.err.find(left), std::string::npos) << stopped.err;
+}
+
 // examples/cluster/gaze-shard.sh as Slurm and Kubernetes run it: three tasks, told their index
 // the way each engine tells it, together give one run's results.
 int run_shard_script(const std::string& engine_env, const std::string& out, const std::string& in) {

@@ -1,0 +1,234 @@
+// run_pipeline: order, per-input errors, stopping and the bound on work ahead, with and without
+// the overlap; and that the overlap does overlap.
+#include "collection/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gaze {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits until `flag` is set, for at most 5 s; whether it was.
+bool wait_for(const std::atomic<bool>& flag) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!flag.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  return flag.load();
+}
+
+struct Recorded {
+  std::vector<int64_t> index;
+  std::vector<std::string> value;  // the result, or "error: <what>"
+};
+
+class Pipeline : public testing::TestWithParam<bool> {
+ protected:
+  PipelineOptions options() const {
+    PipelineOptions o;
+    o.overlap = GetParam();
+    return o;
+  }
+};
+
+TEST_P(Pipeline, RecordsEveryInputInOrderOnTheCallingThread) {
+  const std::thread::id caller = std::this_thread::get_id();
+  Recorded r;
+  bool on_caller = true;
+  const int64_t n = run_pipeline(
+      12, options(), [](int64_t i) { return i * 10; },
+      [&](int64_t i, int64_t&& loaded) {
+        on_caller = on_caller && std::this_thread::get_id() == caller;
+        EXPECT_EQ(loaded, i * 10);
+        return loaded + 1;
+      },
+      [](int64_t i, int64_t&& ran) { return std::to_string(i) + ":" + std::to_string(ran); },
+      [&](int64_t i, std::future<std::string>&& done) {
+        on_caller = on_caller && std::this_thread::get_id() == caller;
+        r.index.push_back(i);
+        r.value.push_back(done.get());
+      },
+      [] { return false; });
+  EXPECT_EQ(n, 12);
+  EXPECT_TRUE(on_caller) << "run and record must stay on the calling thread";
+  ASSERT_EQ(r.index.size(), 12u);
+  for (int64_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(r.index[static_cast<size_t>(i)], i);
+    EXPECT_EQ(r.value[static_cast<size_t>(i)],
+              std::to_string(i) + ":" + std::to_string(i * 10 + 1));
+  }
+}
+
+TEST_P(Pipeline, AnErrorInAnyStageIsThatInputsAndSkipsItsLaterStages) {
+  std::atomic<int> runs{0}, finishes{0};
+  Recorded r;
+  const int64_t n = run_pipeline(
+      10, options(),
+      [](int64_t i) {
+        if (i == 2) throw std::runtime_error("load 2");
+        return i;
+      },
+      [&](int64_t i, int64_t&& v) {
+        ++runs;
+        if (i == 5) throw std::runtime_error("run 5");
+        return v;
+      },
+      [&](int64_t i, int64_t&& v) {
+        ++finishes;
+        if (i == 7 || i == 9) throw std::runtime_error("finish " + std::to_string(i));
+        return std::to_string(v);
+      },
+      [&](int64_t i, std::future<std::string>&& done) {
+        r.index.push_back(i);
+        try {
+          r.value.push_back(done.get());
+        } catch (const std::runtime_error& e) {
+          r.value.push_back(std::string("error: ") + e.what());
+        }
+      },
+      [] { return false; });
+  EXPECT_EQ(n, 10);
+  EXPECT_EQ(runs.load(), 9);      // not the input whose load failed
+  EXPECT_EQ(finishes.load(), 8);  // nor the one whose run failed
+  const std::vector<std::string> want = {"0",
+                                         "1",
+                                         "error: load 2",
+                                         "3",
+                                         "4",
+                                         "error: run 5",
+                                         "6",
+                                         "error: finish 7",
+                                         "8",
+                                         "error: finish 9"};
+  EXPECT_EQ(r.value, want);
+  EXPECT_EQ(r.index, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST_P(Pipeline, StopEndsAfterTheCurrentInputAndRecordsEveryInputRun) {
+  std::atomic<int> runs{0}, finishes{0};
+  Recorded r;
+  // Asked before each run: the request comes while input 3 runs (a signal during its network).
+  std::atomic<bool> requested{false};
+  const int64_t n = run_pipeline(
+      10, options(), [](int64_t i) { return i; },
+      [&](int64_t i, int64_t&& v) {
+        ++runs;
+        if (i == 3) requested = true;
+        return v;
+      },
+      [&](int64_t, int64_t&& v) {
+        ++finishes;
+        return std::to_string(v);
+      },
+      [&](int64_t i, std::future<std::string>&& done) {
+        r.index.push_back(i);
+        r.value.push_back(done.get());
+      },
+      [&] { return requested.load(); });
+  EXPECT_EQ(n, 4);
+  EXPECT_EQ(runs.load(), 4);
+  EXPECT_EQ(finishes.load(), 4);  // input 3 is finished and recorded, not dropped
+  EXPECT_EQ(r.value, (std::vector<std::string>{"0", "1", "2", "3"}));
+}
+
+TEST_P(Pipeline, LoadsAtMostOneInputAhead) {
+  std::atomic<int64_t> runs_done{0};
+  std::atomic<bool> too_far{false};
+  int64_t recorded = 0;
+  run_pipeline(
+      20, options(),
+      [&](int64_t i) {
+        // Input i is loaded while input i - 1 runs at the earliest: input i - 2 has run.
+        if (runs_done.load() < i - 1) too_far = true;
+        return i;
+      },
+      [&](int64_t, int64_t&& v) {
+        std::this_thread::sleep_for(1ms);
+        ++runs_done;
+        return v;
+      },
+      NoFinish{}, [&](int64_t, std::future<int64_t>&& done) { recorded += done.get() >= 0; },
+      [] { return false; });
+  EXPECT_FALSE(too_far.load());
+  EXPECT_EQ(recorded, 20);
+}
+
+TEST_P(Pipeline, WithoutAFinishStageRecordsWhatRunReturns) {
+  std::vector<int64_t> got;
+  run_pipeline(
+      5, options(), [](int64_t i) { return i; }, [](int64_t, int64_t&& v) { return v * v; },
+      NoFinish{}, [&](int64_t, std::future<int64_t>&& done) { got.push_back(done.get()); },
+      [] { return false; });
+  EXPECT_EQ(got, (std::vector<int64_t>{0, 1, 4, 9, 16}));
+}
+
+TEST_P(Pipeline, AnExceptionFromRecordEndsTheRunAfterTheThreadsAreJoined) {
+  std::atomic<int> finishes{0};
+  EXPECT_THROW(
+      run_pipeline(
+          10, options(), [](int64_t i) { return i; }, [](int64_t, int64_t&& v) { return v; },
+          [&](int64_t, int64_t&& v) {
+            ++finishes;
+            return v;
+          },
+          [](int64_t i, std::future<int64_t>&& done) {
+            done.get();
+            if (i == 1) throw std::logic_error("record 1");
+          },
+          [] { return false; }),
+      std::logic_error);
+  // Input 1 is recorded after input 2 ran, before input 2's finish is handed over: no finish
+  // after the throw. The load of input 3, under way, is joined, not abandoned.
+  EXPECT_EQ(finishes.load(), 2);
+}
+
+TEST_P(Pipeline, NoInputsNoCalls) {
+  int calls = 0;
+  EXPECT_EQ(run_pipeline(
+                0, options(), [&](int64_t i) { return ++calls, i; },
+                [&](int64_t, int64_t&& v) { return ++calls, v; }, NoFinish{},
+                [&](int64_t, std::future<int64_t>&&) { ++calls; }, [] { return false; }),
+            0);
+  EXPECT_EQ(calls, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(OverlapOnAndOff, Pipeline, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& param) {
+                           return param.param ? std::string("Overlap") : std::string("Sequential");
+                         });
+
+// The overlap is real: the next input loads while the current one runs, and the previous one
+// finishes while the current one runs.
+TEST(PipelineOverlap, LoadAndFinishRunBesideRun) {
+  std::atomic<bool> loading_1{false}, finishing_0{false};
+  bool load_beside_run = false, finish_beside_run = false;
+  PipelineOptions o;
+  o.overlap = true;
+  run_pipeline(
+      2, o,
+      [&](int64_t i) {
+        if (i == 1) loading_1 = true;
+        return i;
+      },
+      [&](int64_t i, int64_t&& v) {
+        if (i == 0) load_beside_run = wait_for(loading_1);
+        if (i == 1) finish_beside_run = wait_for(finishing_0);
+        return v;
+      },
+      [&](int64_t i, int64_t&& v) {
+        if (i == 0) finishing_0 = true;
+        return v;
+      },
+      [](int64_t, std::future<int64_t>&& done) { done.get(); }, [] { return false; });
+  EXPECT_TRUE(load_beside_run);
+  EXPECT_TRUE(finish_beside_run);
+}
+
+}  // namespace
+}  // namespace gaze
