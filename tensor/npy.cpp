@@ -48,20 +48,37 @@ Shape parse_shape(const std::string& header, const std::string& path) {
   const size_t close = v.find(')');
   if (v.empty() || v[0] != '(' || close == std::string::npos)
     throw Error(path + ": bad .npy shape");
+  // A Python tuple: "()", "(3,)", "(2, 3)". Each comma-separated item is digits (Python 2's
+  // long suffix L allowed) between spaces; only the last item may be empty (a trailing comma),
+  // and only after another. Spaces inside a number or stray commas are errors, not guesses
+  // (fuzz/npy_fuzz found "(,,21212  212  12, 1)" read as 2121221212 x 12 x 1).
+  const std::string inner = v.substr(1, close - 1);
+  if (inner.find_first_not_of(' ') == std::string::npos) return {};
   Shape shape;
-  int64_t dim = -1;
-  for (char ch : v.substr(1, close - 1)) {
-    if (ch >= '0' && ch <= '9') {
-      dim = (dim < 0 ? 0 : dim) * 10 + (ch - '0');
-      if (dim > (int64_t{1} << 40)) throw Error(path + ": bad .npy shape");
-    } else if (ch == ',') {
-      if (dim >= 0) shape.push_back(dim);
-      dim = -1;
-    } else if (ch != ' ' && ch != 'L') {
-      throw Error(path + ": bad .npy shape");
+  size_t begin = 0;
+  for (;;) {
+    const size_t comma = inner.find(',', begin);
+    std::string item =
+        inner.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    const size_t first = item.find_first_not_of(' ');
+    const bool last = comma == std::string::npos;
+    if (first == std::string::npos) {
+      if (!last || shape.empty()) throw Error(path + ": bad .npy shape");
+      break;
     }
+    item = item.substr(first, item.find_last_not_of(' ') - first + 1);
+    if (item.back() == 'L') item.pop_back();
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(path + ": bad .npy shape");
+    int64_t dim = 0;
+    for (char ch : item) {
+      dim = dim * 10 + (ch - '0');
+      if (dim > (int64_t{1} << 40)) throw Error(path + ": bad .npy shape");
+    }
+    shape.push_back(dim);
+    if (last) break;
+    begin = comma + 1;
   }
-  if (dim >= 0) shape.push_back(dim);
   return shape;
 }
 
@@ -98,9 +115,20 @@ Tensor read_npy(const std::string& path) {
   const Shape shape = parse_shape(header, path);
   int64_t count = 1;
   for (int64_t d : shape) {
-    count *= d;
-    if (count > kMaxElements)
+    // Checked before multiplying: dimensions up to 2^40 would overflow int64.
+    if (d != 0 && count > kMaxElements / d)
       throw Error(path + ": .npy shape " + to_string(shape) + " is implausibly large");
+    count *= d;
+  }
+  // The data must be in the file before its memory is allocated (a lying header must not cost
+  // gigabytes: found by fuzz/npy_fuzz).
+  const std::streamoff data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff data_bytes = in.tellg() - data_start;
+  in.seekg(data_start);
+  if (data_bytes < count * 4) {
+    throw Error(path + ": .npy data truncated (" + std::to_string(data_bytes) + " of " +
+                std::to_string(count * 4) + " bytes)");
   }
   const int64_t bytes = count * 4;
   auto truncated = [&](int64_t available) {

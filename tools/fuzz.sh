@@ -97,11 +97,14 @@ run() {
   local h=$1 seconds=$2 log="$dir/logs/$1-$(date +%Y%m%d-%H%M%S).log"
   mkdir -p "$dir/logs" "$dir/budget"
   local start end status=0
-  start=$(date +%s)
+  # The clock starts once the lock is held: waiting for it is not fuzzing time.
   # shellcheck disable=SC2046  # the options are separate words
-  locked "$dir/fuzz/${h}_fuzz" "$dir/corpus/$h" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$dir/findings/$h/" $(options_of "$h") >"$log" 2>&1 || status=$?
+  locked sh -c 'date +%s >"$0"; exec "$@"' "$log.start" "$dir/fuzz/${h}_fuzz" "$dir/corpus/$h" \
+    -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$dir/findings/$h/" \
+    $(options_of "$h") >"$log" 2>&1 || status=$?
   end=$(date +%s)
+  start=$(cat "$log.start")
+  rm -f "$log.start"
   local execs rate
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

@@ -400,6 +400,18 @@ std::vector<BadInput> bad_inputs() {
                   kNpy224Bytes);
             }),
        {"descr"}},
+      // Shapes that are not a Python tuple of integers (fuzz/npy_fuzz read "(,,21212  212  12,
+      // 1)" as 2121221212 x 12 x 1), and data promised beyond the file's end: refused before
+      // the array is allocated.
+      {"NpyShapeWithASpaceInsideANumber",
+       file("spaced.npy", [] { return npy_file("<f4", "(1, 22 4, 224, 3)", kNpy224Bytes); }),
+       {"shape"}},
+      {"NpyShapeWithAStrayComma",
+       file("commas.npy", [] { return npy_file("<f4", "(,1, 224, 224, 3)", kNpy224Bytes); }),
+       {"shape"}},
+      {"NpyDataShorterThanTheHeaderSays",
+       file("short.npy", [] { return npy_file("<f4", "(1, 224, 224, 3)", 64); }),
+       {"truncated"}},
   };
 }
 
