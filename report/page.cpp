@@ -62,9 +62,78 @@ std::vector<std::string> class_order(const ResultSet& results) {
   return names;
 }
 
+// The 'gaze evaluate' results over all inputs, per method and layer in the order first seen:
+// "rows" of {"m" method, "l" layer, "n", the means "d" (deletion AUC), "i" (insertion AUC), "a"
+// (average drop %) and "c" (the increase in confidence, % of the maps)}, and "curves" of {"m",
+// "l", "x" the fractions, "d" and "i" the mean deletion and insertion curves} for the groups
+// whose curves all share their fractions. Empty arrays when no line is an evaluation.
+json evaluation_data(const ResultSet& results) {
+  struct Group {
+    std::string method, layer;
+    size_t n = 0;
+    double deletion = 0.0, insertion = 0.0, drop = 0.0, increase = 0.0;
+    std::vector<double> fraction, del_curve, ins_curve;
+    bool same_fractions = true;
+  };
+  std::vector<Group> groups;
+  std::map<std::pair<std::string, std::string>, size_t> where;
+  for (const Result& r : results.results()) {
+    for (const Evaluation& e : r.evaluations) {
+      const auto [it, inserted] = where.try_emplace({e.method, e.layer}, groups.size());
+      if (inserted) {
+        Group fresh;
+        fresh.method = e.method;
+        fresh.layer = e.layer;
+        groups.push_back(std::move(fresh));
+      }
+      Group& g = groups[it->second];
+      if (g.n == 0) {
+        g.fraction = e.deletion.fraction;
+        g.del_curve.assign(g.fraction.size(), 0.0);
+        g.ins_curve.assign(g.fraction.size(), 0.0);
+      }
+      g.same_fractions = g.same_fractions && e.deletion.fraction == g.fraction &&
+                         e.insertion.fraction == g.fraction;
+      if (g.same_fractions) {
+        for (size_t i = 0; i < g.fraction.size(); ++i) {
+          g.del_curve[i] += e.deletion.score[i];
+          g.ins_curve[i] += e.insertion.score[i];
+        }
+      }
+      ++g.n;
+      g.deletion += e.deletion.auc;
+      g.insertion += e.insertion.auc;
+      g.drop += e.average_drop;
+      g.increase += e.increase ? 100.0 : 0.0;
+    }
+  }
+  json rows = json::array(), curves = json::array();
+  for (const Group& g : groups) {
+    const double n = static_cast<double>(g.n);
+    rows.push_back({{"m", g.method},
+                    {"l", g.layer},
+                    {"n", g.n},
+                    {"d", rounded(g.deletion / n)},
+                    {"i", rounded(g.insertion / n)},
+                    {"a", rounded(g.drop / n)},
+                    {"c", rounded(g.increase / n)}});
+    if (!g.same_fractions || g.fraction.empty()) continue;
+    json x = json::array(), d = json::array(), i = json::array();
+    for (size_t k = 0; k < g.fraction.size(); ++k) {
+      x.push_back(rounded(g.fraction[k]));
+      d.push_back(rounded(g.del_curve[k] / n));
+      i.push_back(rounded(g.ins_curve[k] / n));
+    }
+    curves.push_back({{"m", g.method}, {"l", g.layer}, {"x", x}, {"d", d}, {"i", i}});
+  }
+  return {{"rows", std::move(rows)}, {"curves", std::move(curves)}};
+}
+
 // The data the page's script reads: classes by position, and per result its file ("f"), its
 // predictions as [class position, probability] pairs most probable first ("p"), its rating
-// ("r") and its panel's link ("s"); failures as {"f", "e"}.
+// ("r"), its panel's link ("s") and its evaluations as [method, layer, class, deletion AUC,
+// insertion AUC, average drop %] ("v", only on 'gaze evaluate' lines); failures as {"f", "e"};
+// "evaluation" as evaluation_data says.
 json page_data(const ResultSet& results, const ReadStatistics& stats, const std::string& cwd,
                const std::string& report_dir, const ReportOptions& options) {
   const std::vector<std::string> classes = class_order(results);
@@ -81,6 +150,10 @@ json page_data(const ResultSet& results, const ReadStatistics& stats, const std:
       card["p"].push_back({position.at(p.name), rounded(p.prob)});
     if (r.rating) card["r"] = rounded(*r.rating);
     if (!r.panel.empty()) card["s"] = panel_link(r.panel, cwd, report_dir);
+    for (const Evaluation& e : r.evaluations) {
+      card["v"].push_back({e.method, e.layer, e.class_name, rounded(e.deletion.auc),
+                           rounded(e.insertion.auc), rounded(e.average_drop)});
+    }
     cards.push_back(std::move(card));
   }
   return {{"title", options.title},
@@ -88,6 +161,7 @@ json page_data(const ResultSet& results, const ReadStatistics& stats, const std:
           {"classes", classes},
           {"results", std::move(cards)},
           {"errors", std::move(failures)},
+          {"evaluation", evaluation_data(results)},
           {"badLines", stats.bad_lines},
           {"superseded", results.superseded()}};
 }

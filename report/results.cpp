@@ -36,6 +36,63 @@ ClassProbability parse_prediction(const json& p, size_t i) {
   return {static_cast<int>(index->get<long long>()), name->get<std::string>(), prob->get<double>()};
 }
 
+std::string string_member(const json& j, const char* key, const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) throw Error(where + " has no \"" + key + "\" (a string)");
+  return it->get<std::string>();
+}
+
+double number_member(const json& j, const char* key, const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_number() || !std::isfinite(it->get<double>()))
+    throw Error(where + " has no \"" + key + "\" (a number)");
+  return it->get<double>();
+}
+
+std::vector<double> numbers_member(const json& j, const char* key, const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end() || !it->is_array())
+    throw Error(where + " has no \"" + key + "\" (an array of numbers)");
+  std::vector<double> out;
+  for (const json& v : *it) {
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      throw Error(where + "." + key + " holds something other than a number");
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+EvaluationCurve parse_curve(const json& e, const char* key, const std::string& where) {
+  const auto it = e.find(key);
+  const std::string here = where + "." + key;
+  if (it == e.end() || !it->is_object()) throw Error(where + " has no \"" + key + "\" (an object)");
+  EvaluationCurve c;
+  c.auc = number_member(*it, "auc", here);
+  c.fraction = numbers_member(*it, "fraction", here);
+  c.score = numbers_member(*it, "score", here);
+  if (c.fraction.size() != c.score.size())
+    throw Error(here + " has " + std::to_string(c.fraction.size()) + " fractions and " +
+                std::to_string(c.score.size()) + " scores");
+  return c;
+}
+
+Evaluation parse_evaluation(const json& e, size_t i) {
+  const std::string where = "evaluations[" + std::to_string(i) + "]";
+  if (!e.is_object()) throw Error(where + " is not an object");
+  Evaluation v;
+  v.method = string_member(e, "method", where);
+  v.layer = string_member(e, "layer", where);
+  v.class_name = string_member(e, "class", where);
+  v.deletion = parse_curve(e, "deletion", where);
+  v.insertion = parse_curve(e, "insertion", where);
+  v.average_drop = number_member(e, "average_drop", where);
+  const auto increase = e.find("increase");
+  if (increase == e.end() || !increase->is_boolean())
+    throw Error(where + " has no \"increase\" (true or false)");
+  v.increase = increase->get<bool>();
+  return v;
+}
+
 Result parse_success(const json& j, Result r) {
   const auto predictions = j.find("predictions");
   if (predictions == j.end() || !predictions->is_array())
@@ -46,6 +103,11 @@ Result parse_success(const json& j, Result r) {
     if (!rating->is_number() || !std::isfinite(rating->get<double>()))
       throw Error("\"rating\" is not a number");
     r.rating = rating->get<double>();
+  }
+  if (const auto evaluations = j.find("evaluations"); evaluations != j.end()) {
+    if (!evaluations->is_array()) throw Error("\"evaluations\" is not an array");
+    for (size_t i = 0; i < evaluations->size(); ++i)
+      r.evaluations.push_back(parse_evaluation((*evaluations)[i], i));
   }
   if (const auto outputs = j.find("outputs"); outputs != j.end()) {
     if (!outputs->is_object()) throw Error("\"outputs\" is not an object");

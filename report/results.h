@@ -17,13 +17,28 @@ struct ClassProbability {
   double prob = 0.0;
 };
 
+// A 'gaze evaluate' curve: the class probability after each step, over the fraction changed.
+struct EvaluationCurve {
+  double auc = 0.0;
+  std::vector<double> fraction, score;
+};
+
+// One entry of a 'gaze evaluate' line's "evaluations": a method's map at a layer for a class.
+struct Evaluation {
+  std::string method, layer, class_name;
+  EvaluationCurve deletion, insertion;
+  double average_drop = 0.0;  // %
+  bool increase = false;
+};
+
 // One input's line. Of a 'gaze cam' line the map arrays ("maps") are dropped while parsing: they
 // are the bulk of the line and the report does not show them.
 struct Result {
   std::string input;
   std::vector<ClassProbability> predictions;  // as recorded: most probable first
   std::optional<double> rating;
-  std::string panel;   // outputs.panel as recorded, "" when there is none (classify)
+  std::string panel;  // outputs.panel as recorded, "" when there is none (classify)
+  std::vector<Evaluation> evaluations;  // a 'gaze evaluate' line's, else empty
   std::string error;   // the input failed when not empty (then nothing else is set)
   std::string origin;  // "<file>:<line>" it came from
 
@@ -34,7 +49,10 @@ struct Result {
 // above throws Error with the problem (without the file and line, which the caller knows):
 // not JSON, not an object, no string "input", neither a string "error" nor an array
 // "predictions", a prediction without an integer "index", a string "class" and a "prob" in
-// [0, 1], a "rating" that is not a number, an "outputs.panel" that is not a string.
+// [0, 1], a "rating" that is not a number, an "outputs.panel" that is not a string, an
+// "evaluations" that is not an array of objects with strings "method", "layer" and "class",
+// numbers "average_drop" and a boolean "increase", and "deletion" and "insertion" objects of a
+// number "auc" and number arrays "fraction" and "score" of one length.
 std::optional<Result> parse_result_line(const std::string& line);
 
 // Results merged by input (the "input" string exactly as recorded), in the order inputs first

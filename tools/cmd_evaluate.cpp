@@ -9,7 +9,9 @@
 #include <numeric>
 
 #include "cam/evaluate.h"
+#include "cam/evaluate_plot.h"
 #include "cam/explain.h"
+#include "cam/image.h"
 #include "cam/methods.h"
 #include "cam/model_input.h"
 #include "collection/shard.h"
@@ -186,6 +188,9 @@ int cmd_evaluate(const Args& args) {
       .option("batch", "B", "perturbed inputs per forward pass (default 8)")
       .option("score-cam-channels", "N", "as for 'gaze cam' (default 256; 0 = all)")
       .option("preprocessing", "NAME", "override the model's preprocessing")
+      .option("plot", "FILE.png",
+              "also draw the mean deletion and insertion curves of each method (and layer)\n"
+              "over the inputs of this run, with the mean AUCs in the legend")
       .flag("json",
             "one JSON object per input and line instead of the text and the table:\n"
             "{input, model, predictions, evaluations: [{method, layer, class, index, prob,\n"
@@ -217,6 +222,10 @@ int cmd_evaluate(const Args& args) {
   if (top < 0) throw Error("--top must be positive");
   if (top > 0 && !class_specs.empty()) throw Error("give --class or --top, not both");
 
+  const std::string plot = p.get("plot");
+  if (p.has("plot") && !plot.ends_with(".png"))
+    throw Error(plot + ": --plot writes a PNG: the name must end in .png");
+
   const BatchPlan plan = plan_batch(p);
   const LoadedModel loaded = load_model(p.get("model", default_model_path()), p.get("config"));
   const Model& model = loaded.model;
@@ -238,6 +247,7 @@ int cmd_evaluate(const Args& args) {
   const BatchScorer scorer = model_scorer(model);
 
   std::vector<Result> results;
+  std::vector<EvaluatedCurves> curves;  // for --plot
   const int status = run_batch(p, stop, plan, [&](const InputEntry& entry) {
     const ModelInput in = load_model_input(entry.path, model, preprocessing);
     CamSession session(model, in.tensor, layers, gradients);
@@ -251,6 +261,7 @@ int cmd_evaluate(const Args& args) {
     }
     nlohmann::json evaluations = nlohmann::json::array();
     std::vector<Result> mine;
+    std::vector<EvaluatedCurves> my_curves;
     std::string text = entry.path + "\n";
     for (int k : classes) {
       for (const std::string& layer : layers) {
@@ -260,6 +271,7 @@ int cmd_evaluate(const Args& args) {
           const MapEvaluation e = evaluate_map(scorer, in.tensor, map, k, perturbation);
           mine.push_back({m.name, layer, e.deletion.auc, e.insertion.auc, e.confidence.drop,
                           e.confidence.increase});
+          if (p.has("plot")) my_curves.push_back({m.name, layer, e.deletion, e.insertion});
           evaluations.push_back({{"method", m.name},
                                  {"layer", layer},
                                  {"class", label_of(k, class_names)},
@@ -287,10 +299,15 @@ int cmd_evaluate(const Args& args) {
         evaluations.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}";
     print_stdout(p.has("json") ? object + "\n" : text);
     results.insert(results.end(), mine.begin(), mine.end());  // only once the input succeeded
+    curves.insert(curves.end(), my_curves.begin(), my_curves.end());
     return object;
   });
   if (!p.has("json") && !results.empty())
     print_stdout("\n" + summary_table(results, methods, layers));
+  if (p.has("plot")) {
+    if (curves.empty()) throw Error(plot + ": no input was evaluated, nothing to plot");
+    save_image(plot, evaluation_plot(curves));
+  }
   return status;
 }
 

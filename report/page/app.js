@@ -15,7 +15,7 @@
     r.p.forEach(function (pair) { probs[pair[0]] = pair[1]; });
     return { file: r.f, name: r.f.toLowerCase(), preds: r.p, probs: probs,
              top: r.p.length ? r.p[0][0] : -1, rating: typeof r.r === 'number' ? r.r : null,
-             panel: r.s || '', order: order };
+             panel: r.s || '', evals: r.v || [], order: order };
   });
   var hasRating = results.some(function (r) { return r.rating !== null; });
 
@@ -121,6 +121,22 @@
     });
     node.appendChild(list);
     if (r.rating !== null) node.appendChild(el('div', { 'class': 'rating' }, 'rating ' + r.rating.toFixed(1) + '/10'));
+    if (r.evals.length) {
+      // [method, layer, class, deletion AUC, insertion AUC, average drop %] per evaluated map.
+      var evals = el('table', { 'class': 'evals' });
+      var head = el('tr');
+      ['map', 'deletion', 'insertion', 'drop %'].forEach(function (t) { head.appendChild(el('th', {}, t)); });
+      evals.appendChild(head);
+      r.evals.forEach(function (v) {
+        var row = el('tr', { 'data-method': v[0], 'data-layer': v[1] });
+        row.appendChild(el('td', { title: v[2] }, v[0] + ' ' + v[1]));
+        row.appendChild(el('td', { 'class': 'auc-deletion' }, v[3].toFixed(4)));
+        row.appendChild(el('td', { 'class': 'auc-insertion' }, v[4].toFixed(4)));
+        row.appendChild(el('td', {}, v[5].toFixed(1)));
+        evals.appendChild(row);
+      });
+      node.appendChild(evals);
+    }
     return node;
   }
 
@@ -282,6 +298,77 @@
     }
   }
 
+  // --- evaluation: the method x layer table and the mean curves as inline SVG ---------------
+  var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2',
+                 '#7f7f7f', '#bcbd22', '#17becf'];
+  function svgNode(tag, attributes, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attributes).forEach(function (k) { node.setAttribute(k, String(attributes[k])); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function curvePlot(title, key, curves) {
+    var w = 360, h = 220, left = 34, top = 8, pw = w - left - 10, ph = h - top - 34;
+    var figure = el('figure', { 'class': 'curves', 'data-name': key });
+    figure.appendChild(el('figcaption', {}, title));
+    var svg = svgNode('svg', { width: w, height: h, viewBox: '0 0 ' + w + ' ' + h });
+    function px(x) { return left + pw * x; }
+    function py(y) { return top + ph * (1 - Math.min(1, Math.max(0, y))); }
+    for (var t = 0; t <= 5; ++t) {
+      var v = t / 5;
+      svg.appendChild(svgNode('line', { 'class': 'grid', x1: px(v), x2: px(v), y1: top, y2: top + ph }));
+      svg.appendChild(svgNode('line', { 'class': 'grid', x1: left, x2: left + pw, y1: py(v), y2: py(v) }));
+      svg.appendChild(svgNode('text', { x: px(v), y: top + ph + 12, 'text-anchor': 'middle' }, v.toFixed(1)));
+      svg.appendChild(svgNode('text', { x: left - 4, y: py(v) + 3, 'text-anchor': 'end' }, v.toFixed(1)));
+    }
+    svg.appendChild(svgNode('line', { 'class': 'axis', x1: left, x2: left, y1: top, y2: top + ph }));
+    svg.appendChild(svgNode('line', { 'class': 'axis', x1: left, x2: left + pw, y1: top + ph, y2: top + ph }));
+    svg.appendChild(svgNode('text', { x: left + pw / 2, y: h - 6, 'text-anchor': 'middle' },
+                            'fraction of pixels changed; y: class probability'));
+    curves.forEach(function (c, n) {
+      var points = c.x.map(function (x, i) { return px(x).toFixed(1) + ',' + py(c[key][i]).toFixed(1); });
+      var line = svgNode('polyline', { points: points.join(' '), stroke: PALETTE[n % PALETTE.length],
+                                       'data-method': c.m, 'data-layer': c.l });
+      line.appendChild(svgNode('title', {}, c.m + ' ' + c.l));
+      svg.appendChild(line);
+    });
+    figure.appendChild(svg);
+    var legend = el('ul', { 'class': 'legend' });
+    curves.forEach(function (c, n) {
+      var item = el('li');
+      item.appendChild(el('span', { style: 'color:' + PALETTE[n % PALETTE.length] }, '\u25a0 '));
+      item.appendChild(document.createTextNode(c.m + ' ' + c.l));
+      legend.appendChild(item);
+    });
+    figure.appendChild(legend);
+    return figure;
+  }
+  function evaluation() {
+    var e = data.evaluation || { rows: [], curves: [] };
+    if (!e.rows.length) return;
+    document.getElementById('evaluation').hidden = false;
+    var table = el('table', { 'class': 'counts evaluation' });
+    var head = el('tr');
+    ['method', 'layer', 'n', 'deletion (lower)', 'insertion (higher)', 'avg drop %', 'increase %']
+      .forEach(function (t) { head.appendChild(el('th', {}, t)); });
+    table.appendChild(head);
+    e.rows.forEach(function (r) {
+      var row = el('tr', { 'data-method': r.m, 'data-layer': r.l });
+      row.appendChild(el('td', {}, r.m));
+      row.appendChild(el('td', {}, r.l));
+      [String(r.n), r.d.toFixed(4), r.i.toFixed(4), r.a.toFixed(1), r.c.toFixed(1)].forEach(function (t) {
+        row.appendChild(el('td', { 'class': 'num' }, t));
+      });
+      table.appendChild(row);
+    });
+    document.getElementById('evaluation-table').appendChild(table);
+    if (e.curves.length) {
+      var box = document.getElementById('evaluation-curves');
+      box.appendChild(curvePlot('mean deletion curves (lower is better)', 'd', e.curves));
+      box.appendChild(curvePlot('mean insertion curves (higher is better)', 'i', e.curves));
+    }
+  }
+
   function failures() {
     var list = document.getElementById('errors');
     list.setAttribute('data-count', String(data.errors.length));
@@ -305,6 +392,7 @@
   wireControls();
   overview();
   summary();
+  evaluation();
   failures();
   render();
 })();

@@ -96,6 +96,94 @@ TEST(ReportResults, MalformedLinesSayWhatIsWrong) {
   }
 }
 
+json embedded_data(const std::string& page);  // the page's inline data, below
+
+// A 'gaze evaluate --json' line as cmd_evaluate.cpp prints it, with `extra` inside its one
+// evaluation (to break it).
+std::string evaluate_line(const std::string& input, double deletion, double insertion,
+                          const std::string& method = "gradcam", const std::string& extra = "") {
+  return R"({"input": ")" + input +
+         R"(", "model": "m.h5", "predictions": [{"index": 0, "class": "A", "prob": 0.5}],)"
+         R"( "evaluations": [{"method": ")" +
+         method +
+         R"(", "layer": "mixed10", "class": "A", "index": 0, "prob": 0.5, "deletion":)"
+         R"( {"auc": )" +
+         std::to_string(deletion) +
+         R"(, "fraction": [0, 0.5, 1], "score": [0.5, 0.2, 0.1]},)"
+         R"( "insertion": {"auc": )" +
+         std::to_string(insertion) +
+         R"(, "fraction": [0, 0.5, 1], "score": [0.1, 0.4, 0.5]},)"
+         R"( "average_drop": 12.5, "masked_prob": 0.4375,)"
+         R"( "increase": false)" +
+         extra + "}]}";
+}
+
+TEST(ReportResults, ReadsEvaluateLines) {
+  const Result r = parsed(evaluate_line("a.jpg", 0.25, 0.35));
+  ASSERT_EQ(r.evaluations.size(), 1u);
+  const Evaluation& e = r.evaluations[0];
+  EXPECT_EQ(e.method, "gradcam");
+  EXPECT_EQ(e.layer, "mixed10");
+  EXPECT_EQ(e.class_name, "A");
+  EXPECT_DOUBLE_EQ(e.deletion.auc, 0.25);
+  EXPECT_EQ(e.deletion.fraction, (std::vector<double>{0, 0.5, 1}));
+  EXPECT_EQ(e.insertion.score, (std::vector<double>{0.1, 0.4, 0.5}));
+  EXPECT_DOUBLE_EQ(e.average_drop, 12.5);
+  EXPECT_FALSE(e.increase);
+  EXPECT_TRUE(parsed(kCamLine).evaluations.empty());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"input": "a", "predictions": [], "evaluations": {}})", "\"evaluations\" is not"},
+      {R"({"input": "a", "predictions": [], "evaluations": [3]})", "evaluations[0] is not"},
+      {R"({"input": "a", "predictions": [], "evaluations": [{"layer": "l"}]})", "\"method\""},
+  };
+  for (const auto& [line, expected] : bad) {
+    SCOPED_TRACE(line);
+    const std::string message = error_of([&] { parse_result_line(line); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+  // Duplicate keys: nlohmann keeps the last, so a broken value after the good one breaks it.
+  for (const auto& [extra, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"(, "increase": 1)", "\"increase\""},
+           {R"(, "average_drop": "x")", "\"average_drop\""},
+           {R"(, "deletion": {"auc": 0.1, "fraction": [0, 1], "score": [1]})", "2 fractions"},
+           {R"(, "insertion": {"fraction": [], "score": []})", "insertion has no \"auc\""},
+           {R"(, "deletion": {"auc": 0.1, "fraction": [0, "1"], "score": [1, 0]})", "number"}}) {
+    SCOPED_TRACE(extra);
+    const std::string message =
+        error_of([&] { parse_result_line(evaluate_line("a.jpg", 0.2, 0.3, "gradcam", extra)); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  }
+}
+
+TEST(ReportPage, EvaluationMeansAndMeanCurves) {
+  ResultSet set;
+  set.add(parsed(evaluate_line("a.jpg", 0.25, 0.35)));
+  set.add(parsed(evaluate_line("b.jpg", 0.75, 0.45)));
+  set.add(parsed(success("c.jpg", "A", 0.5)));  // no evaluations: no card entries
+  const std::string page = build_report_page(set, ReadStatistics{}, "r.html", "/", {});
+  const json data = embedded_data(page);
+  const json& e = data["evaluation"];
+  ASSERT_EQ(e["rows"].size(), 1u);
+  EXPECT_EQ(e["rows"][0]["m"], "gradcam");
+  EXPECT_EQ(e["rows"][0]["n"], 2);
+  EXPECT_DOUBLE_EQ(e["rows"][0]["d"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(e["rows"][0]["i"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(e["rows"][0]["a"].get<double>(), 12.5);
+  EXPECT_DOUBLE_EQ(e["rows"][0]["c"].get<double>(), 0.0);
+  ASSERT_EQ(e["curves"].size(), 1u);
+  EXPECT_EQ(e["curves"][0]["x"], json::parse("[0, 0.5, 1]"));
+  EXPECT_EQ(e["curves"][0]["d"], json::parse("[0.5, 0.2, 0.1]"));
+  const json& cards = data["results"];
+  ASSERT_EQ(cards.size(), 3u);
+  EXPECT_EQ(cards[1]["v"], json::parse(R"([["gradcam", "mixed10", "A", 0.75, 0.45, 12.5]])"));
+  EXPECT_FALSE(cards[2].contains("v"));
+  // No evaluate line: empty.
+  ResultSet plain;
+  plain.add(parsed(success("c.jpg", "A", 0.5)));
+  const json none = embedded_data(build_report_page(plain, ReadStatistics{}, "r.html", "/", {}));
+  EXPECT_EQ(none["evaluation"]["rows"], json::array());
+}
+
 TEST(ReportResults, LastSuccessWinsAndAFailureNeverReplacesASuccess) {
   ResultSet set;
   set.add(parsed(success("a.jpg", "A", 0.1)));

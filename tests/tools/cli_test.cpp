@@ -839,7 +839,7 @@ const std::vector<CommandOptions> kCommandOptions = {
     {"report", {"help", "out", "title", "per-page"}},
     {"evaluate",
      {"help", "model", "config", "labels", "method", "layer", "class", "top", "steps", "batch",
-      "score-cam-channels", "preprocessing", "json"}},
+      "score-cam-channels", "preprocessing", "plot", "json"}},
 };
 
 TEST(CliHelp, EveryCommandDocumentsEachOption) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,65 @@ TEST(ReportOfShards, ThreeConcurrentShardsMergeIntoOneReport) {
   }
   EXPECT_EQ(attribute_values(d, "<li class=\"error\"", "data-input"),
             std::vector<std::string>{photos + "/b/corrupt.jpg"});
+}
+
+// `gaze evaluate --jsonl` merged into the report: the evaluation section is shown, with the
+// method x layer table, the mean deletion and insertion curves as inline SVG (one polyline per
+// method), and each input's AUCs on its card, as the JSONL recorded them.
+TEST(ReportOfEvaluation, ShowsTheTableTheCurvesAndTheAucsOnTheCards) {
+  const std::string browser = chromium();
+  if (browser.empty()) {
+    GAZE_CANNOT_RUN("Chromium is not installed (tools/setup.sh installs Debian's chromium)");
+  }
+  TempDir dir;
+  const std::string jsonl = dir / "evaluate.jsonl";
+  const std::vector<std::string> inputs = {testing::fixture_path("npy/chelsea_mobilenet_v2.npy"),
+                                           testing::fixture_path("npy/coffee_mobilenet_v2.npy")};
+  std::vector<std::string> args = {"evaluate", "--model",        testing::tiny_model(),
+                                   "--method", "gradcam,random", "--steps",
+                                   "4",        "--quiet",        "--jsonl",
+                                   jsonl};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  const RunResult e = testing::run_gaze(args);
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const RunResult r = testing::run_gaze({"report", jsonl, "--out", dir / "report.html"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string d = dump_dom(browser, dir / "report.html", "", dir);
+  // The section is shown (not hidden) with one table row per method.
+  const size_t section = d.find("<section id=\"evaluation\"");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_EQ(d.substr(section, d.find('>', section) - section).find("hidden"), std::string::npos);
+  const std::vector<std::string> rows = attribute_values(d, "<tr data-method=", "data-method");
+  ASSERT_EQ(rows.size(), 2u + 2u * 2u) << "the table's 2 rows, then 2 per card";
+  EXPECT_EQ(rows[0], "gradcam");
+  EXPECT_EQ(rows[1], "random");
+  // Two figures of curves, each with a polyline per method.
+  EXPECT_EQ(attribute_values(d, "<figure class=\"curves\"", "data-name"),
+            (std::vector<std::string>{"d", "i"}));
+  EXPECT_EQ(attribute_values(d, "<polyline points=", "data-method"),
+            (std::vector<std::string>{"gradcam", "random", "gradcam", "random"}));
+  // Each card's AUCs are the JSONL's, with 4 decimals (of the 6 significant digits the page keeps).
+  const auto shown = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", v);
+    return std::strtod(text, nullptr);
+  };
+  const std::string lines = testing::read_whole_file(jsonl);
+  size_t at = 0;
+  for (const std::string& line : RunResult::split_lines(lines)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    for (const auto& ev : j["evaluations"]) {
+      char cell[64];
+      std::snprintf(cell, sizeof cell, "<td class=\"auc-deletion\">%.4f</td>",
+                    shown(ev["deletion"]["auc"].get<double>()));
+      at = d.find(cell, at);
+      EXPECT_NE(at, std::string::npos) << cell;
+      std::snprintf(cell, sizeof cell, "<td class=\"auc-insertion\">%.4f</td>",
+                    shown(ev["insertion"]["auc"].get<double>()));
+      EXPECT_NE(d.find(cell, at), std::string::npos) << cell;
+      if (at == std::string::npos) at = 0;
+    }
+  }
 }
 
 }  // namespace
