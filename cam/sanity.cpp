@@ -269,7 +269,11 @@ std::vector<SanityCurve> sanity_curves(const std::vector<SanityComparison>& comp
       curve.ssim[s] = m > 0 ? curve.ssim[s] / m : std::nan("");
     }
     curve.inputs = *std::max_element(n[k].begin(), n[k].end());
-    curve.flagged = curve.spearman.back() > kSanityFlagSpearman;
+    for (size_t s = 0; s < counts.size(); ++s) {
+      curve.mean_spearman += curve.spearman[s] / static_cast<double>(counts.size());
+      curve.mean_ssim += curve.ssim[s] / static_cast<double>(counts.size());
+    }
+    curve.flagged = curve.mean_spearman > kSanityFlagSpearman;
   }
   return curves;
 }

@@ -99,8 +99,14 @@ struct SanityCurve {
   std::vector<std::string> reached;  // the deepest layer randomized, per step
   std::vector<double> spearman, ssim;
   int inputs = 0;
-  // The method barely depends on the weights: its mean Spearman after the whole cascade (every
-  // weighted layer random) is still above kSanityFlagSpearman.
+  // The means over the steps (the steps are evenly spaced, so these are the areas under the
+  // curves over the share of layers randomized, up to the first step's offset).
+  double mean_spearman = 0.0, mean_ssim = 0.0;
+  // The method barely depends on the weights: its mean Spearman over the cascade is above
+  // kSanityFlagSpearman. The mean, not the last step: once the first convolution is random any
+  // map taken through the input's gradient changes (guided backpropagation does, at the very
+  // end), and a map that stays close to the original for most of the cascade has failed the
+  // check by then.
   bool flagged = false;
 };
 constexpr double kSanityFlagSpearman = 0.5;

@@ -210,7 +210,8 @@ struct SanityRun {
 // One table of the sanity curves: a column per cascade step, headed by the number of layers
 // randomized, the cells `value(curve, step)`.
 std::string sanity_table(const std::vector<SanityCurve>& curves, const RandomizationCascade& c,
-                         double (*value)(const SanityCurve&, size_t), bool flag_column) {
+                         const std::vector<double> SanityCurve::*curve_values,
+                         double SanityCurve::*mean, bool flag_column) {
   TextTable table;
   table.header = {"method", "layer", "n"};
   table.right_aligned = {false, false, true};
@@ -218,11 +219,14 @@ std::string sanity_table(const std::vector<SanityCurve>& curves, const Randomiza
     table.header.push_back("k=" + std::to_string(count));
     table.right_aligned.push_back(true);
   }
+  table.header.push_back("mean");
+  table.right_aligned.push_back(true);
   if (flag_column) table.header.push_back("flag");
   for (const SanityCurve& curve : curves) {
     std::vector<std::string> row = {curve.method, curve.layer, std::to_string(curve.inputs)};
     for (size_t s = 0; s < c.counts().size(); ++s)
-      row.push_back(format_number("%.3f", value(curve, s)));
+      row.push_back(format_number("%.3f", (curve.*curve_values)[s]));
+    row.push_back(format_number("%.3f", curve.*mean));
     if (flag_column) row.push_back(curve.flagged ? "barely changes" : "");
     table.rows.push_back(row);
   }
@@ -230,10 +234,16 @@ std::string sanity_table(const std::vector<SanityCurve>& curves, const Randomiza
 }
 
 nlohmann::json sanity_curve_json(const SanityCurve& c) {
-  return {{"method", c.method},   {"layer", c.layer},
-          {"n", c.inputs},        {"randomized", c.randomized},
-          {"reached", c.reached}, {"spearman", c.spearman},
-          {"ssim", c.ssim},       {"flagged", c.flagged}};
+  return {{"method", c.method},
+          {"layer", c.layer},
+          {"n", c.inputs},
+          {"randomized", c.randomized},
+          {"reached", c.reached},
+          {"spearman", c.spearman},
+          {"ssim", c.ssim},
+          {"mean_spearman", c.mean_spearman},
+          {"mean_ssim", c.mean_ssim},
+          {"flagged", c.flagged}};
 }
 
 int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan,
@@ -334,12 +344,10 @@ int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pl
       "): the maps after randomizing the top k of " + std::to_string(cascade.order().size()) +
       " weighted layers against the original maps; 1 = unchanged.\ncascade: " + legend +
       "\n\nSpearman rank correlation\n" +
-      sanity_table(
-          curves, cascade, [](const SanityCurve& c, size_t s) { return c.spearman[s]; }, true) +
+      sanity_table(curves, cascade, &SanityCurve::spearman, &SanityCurve::mean_spearman, true) +
       "\nSSIM (min-max normalized maps)\n" +
-      sanity_table(
-          curves, cascade, [](const SanityCurve& c, size_t s) { return c.ssim[s]; }, false) +
-      "flag: mean Spearman after the full cascade still above " +
+      sanity_table(curves, cascade, &SanityCurve::ssim, &SanityCurve::mean_ssim, false) +
+      "flag: the mean Spearman over the cascade's steps is above " +
       format_number("%.1f", kSanityFlagSpearman) +
       ": the map barely depends on the weights (expected of the baselines only)\n");
   return status;
@@ -374,9 +382,9 @@ int cmd_evaluate(const Args& args) {
       "the layer's name), and after each step every map (same input, class, layer) is\n"
       "compared with the original, at the input's size, by Spearman's rank correlation\n"
       "(ties averaged) and SSIM (11x11 Gaussian window, sigma 1.5, C1 = 0.01^2,\n"
-      "C2 = 0.03^2, on min-max normalized maps). A method whose mean Spearman is still\n"
-      "above 0.5 after the whole cascade is flagged: its map barely depends on the\n"
-      "model. See docs/sanity.md.");
+      "C2 = 0.03^2, on min-max normalized maps). A method whose Spearman, averaged over\n"
+      "the inputs and then over the steps, is above 0.5 is flagged: its map barely\n"
+      "depends on the model. See docs/sanity.md.");
   p.option("model", "M", kModelOptionHelp)
       .option("config", "FILE", kConfigOptionHelp)
       .option("labels", "FILE", "class names, as for 'gaze cam'")
@@ -407,7 +415,8 @@ int cmd_evaluate(const Args& args) {
             "increase}]}; with --sanity: {input, model, predictions, sanity: {seed, steps:\n"
             "[{randomized, reached}], maps: [{method, layer, class, index, spearman: [per\n"
             "step], ssim: [...]}]}}, and a last line {summary: {sanity: [{method, layer, n,\n"
-            "randomized, reached, spearman, ssim, flagged}]}} of the means over the inputs")
+            "randomized, reached, spearman, ssim, mean_spearman, mean_ssim, flagged}]}} of the\n"
+            "means over the inputs")
       .epilog(batch_help() +
               "The table (not with --json) covers the inputs of this run.\n"
               "examples:\n  gaze evaluate photo.jpg\n"

@@ -327,6 +327,8 @@ TEST(SanityCurves, MeansPerMethodAndLayerAndTheFlag) {
   EXPECT_NEAR(curves[0].spearman[0], 0.7, 1e-12);
   EXPECT_NEAR(curves[0].spearman[1], 0.3, 1e-12);
   EXPECT_NEAR(curves[0].ssim[1], 0.2, 1e-12);
+  EXPECT_NEAR(curves[0].mean_spearman, 0.5, 1e-12);  // (0.7 + 0.3) / 2: not above 0.5
+  EXPECT_NEAR(curves[0].mean_ssim, 0.35, 1e-12);
   EXPECT_FALSE(curves[0].flagged);
   EXPECT_EQ(curves[1].method, "edges");
   EXPECT_EQ(curves[1].inputs, 1);

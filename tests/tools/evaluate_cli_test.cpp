@@ -124,7 +124,12 @@ TEST(EvaluateCli, SanityPrintsTheCurvesAndFlagsTheModelIndependentMaps) {
   for (const std::string& line : lines_of(r.out))
     if (line.rfind("edges ", 0) == 0 || line.rfind("gradcam ", 0) == 0) rows.push_back(line);
   ASSERT_EQ(rows.size(), 4u) << r.out;  // a row per method in each table
-  EXPECT_NE(rows[1].find("1.000  1.000  barely changes"), std::string::npos) << rows[1];
+  // edges: two steps and their mean, all exactly 1, and the flag.
+  const std::vector<Cell> edges = cells(rows[1]);
+  ASSERT_EQ(edges.size(), 7u) << rows[1];
+  for (size_t k = 3; k < 6; ++k)
+    EXPECT_EQ(rows[1].substr(edges[k].start, edges[k].end - edges[k].start), "1.000") << rows[1];
+  EXPECT_EQ(rows[1].substr(edges[6].start), "barely changes");
   EXPECT_EQ(rows[0].find("barely changes"), std::string::npos) << rows[0];
 
   std::vector<std::string> json_args = base;
