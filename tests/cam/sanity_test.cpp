@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <vector>
 
 #include "cam/evaluate.h"
 #include "cam/explain.h"
 #include "cam/methods.h"
+#include "cam/model_input.h"
 #include "cam/render.h"
 #include "tensor/error.h"
 #include "tensor/npy.h"
@@ -313,6 +315,49 @@ TEST(SanityCheck, TheSeedDecidesTheRandomModel) {
     EXPECT_TRUE(same_values(ma, maps_of(b.at(step), input, k).gradcam)) << step;
     EXPECT_FALSE(same_values(ma, maps_of(c.at(step), input, k).gradcam)) << step;
   }
+}
+
+// The nsfwjs InceptionV3 (models/, when present), two photos, a 4-step cascade: Grad-CAM at mixed10
+// forgets the model (mean Spearman over the steps below 0.5), guided backpropagation does not
+// (above 0.5), as docs/sanity.md reports for 8 photos and 8 steps. About 3 s.
+TEST(SanityCheck, OnInceptionV3GradCamForgetsTheModelAndGuidedBackpropDoesNot) {
+  const std::string path = testing::model_path("nsfwjs_inception_v3.h5");
+  if (!std::ifstream(path)) GAZE_CANNOT_RUN(path << " is absent (tools/fetch_models.sh)");
+  const LoadedModel original = load_model(path);
+  RandomizationCascade cascade(load_model(path).model, 1, 4);
+  ASSERT_EQ(cascade.counts(), (std::vector<int>{24, 49, 73, 97}));
+  double gradcam = 0, guided = 0;
+  int n = 0;
+  for (const char* photo : {"images/chelsea.jpg", "images/coffee.jpg"}) {
+    const Tensor input =
+        load_model_input(testing::fixture_path(photo), original.model, Preprocessing::kNsfwjs)
+            .tensor;
+    const int k = top_class(original.model, input);
+    auto both = [&](const Model& m) {
+      CamSession session(m, input, {"mixed10"}, true);
+      const Tensor g = session.guided_gradients(k, ScoreKind::kLogit);
+      Tensor sum({g.dim(1), g.dim(2)});
+      for (int64_t px = 0; px < sum.size(); ++px) {
+        double total = 0;
+        for (int64_t c = 0; c < g.dim(3); ++c) total += std::abs(g.data()[px * g.dim(3) + c]);
+        sum.data()[px] = static_cast<float>(total);
+      }
+      return std::pair{
+          upsample_bilinear(relu_map(session.map("mixed10", k, CamOptions{})), 299, 299), sum};
+    };
+    const auto [gradcam_0, guided_0] = both(original.model);
+    for (size_t step = 0; step < cascade.counts().size(); ++step) {
+      const auto [gradcam_k, guided_k] = both(cascade.at(step));
+      gradcam += spearman(gradcam_0, gradcam_k);
+      guided += spearman(guided_0, guided_k);
+      ++n;
+    }
+    cascade.reset();
+  }
+  std::printf("mean Spearman over 2 photos x 4 steps: gradcam %.3f, guided-backprop %.3f\n",
+              gradcam / n, guided / n);
+  EXPECT_LT(gradcam / n, kSanityFlagSpearman);
+  EXPECT_GT(guided / n, kSanityFlagSpearman);
 }
 
 TEST(SanityCurves, MeansPerMethodAndLayerAndTheFlag) {
