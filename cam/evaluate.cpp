@@ -182,4 +182,48 @@ Tensor center_map(int64_t h, int64_t w) {
   return map;
 }
 
+Tensor edges_map(const Tensor& input) {
+  check_input(input);
+  const int64_t h = input.dim(1), w = input.dim(2), c = input.dim(3);
+  std::vector<double> grey(static_cast<size_t>(h * w), 0.0);
+  for (int64_t p = 0; p < h * w; ++p) {
+    for (int64_t k = 0; k < c; ++k) grey[static_cast<size_t>(p)] += input.data()[p * c + k];
+    grey[static_cast<size_t>(p)] /= static_cast<double>(c);
+  }
+  const auto at = [&](int64_t y, int64_t x) {
+    return grey[static_cast<size_t>(std::clamp(y, int64_t{0}, h - 1) * w +
+                                    std::clamp(x, int64_t{0}, w - 1))];
+  };
+  Tensor map({h, w});
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      const double gx = (at(y - 1, x + 1) + 2.0 * at(y, x + 1) + at(y + 1, x + 1)) -
+                        (at(y - 1, x - 1) + 2.0 * at(y, x - 1) + at(y + 1, x - 1));
+      const double gy = (at(y + 1, x - 1) + 2.0 * at(y + 1, x) + at(y + 1, x + 1)) -
+                        (at(y - 1, x - 1) + 2.0 * at(y - 1, x) + at(y - 1, x + 1));
+      map.data()[y * w + x] = static_cast<float>(std::sqrt(gx * gx + gy * gy));
+    }
+  }
+  return map;
+}
+
+const std::vector<BaselineMethod>& baseline_methods() {
+  static const std::vector<BaselineMethod> table = {
+      {"random", BaselineKind::kRandom,
+       "a uniform random map on the layer's grid, seeded by the input's relative path, the "
+       "layer and the class"},
+      {"center", BaselineKind::kCenter,
+       "a centred Gaussian, sigma = a quarter of the shorter side"},
+      {"edges", BaselineKind::kEdges,
+       "the Sobel gradient magnitude of the input (channel mean), at the input's size"},
+  };
+  return table;
+}
+
+const BaselineMethod* find_baseline(const std::string& name) {
+  for (const BaselineMethod& b : baseline_methods())
+    if (name == b.name) return &b;
+  return nullptr;
+}
+
 }  // namespace gaze

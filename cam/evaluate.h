@@ -84,11 +84,28 @@ struct MapEvaluation {
 MapEvaluation evaluate_map(const BatchScorer& scorer, const Tensor& input, const Tensor& map,
                            int class_index, const PerturbationOptions& options);
 
-// The baselines among the methods.
+// The baselines among the methods: maps that do not look at the model, against which a method's
+// margin is measured (random, center) and which the sanity check must leave unchanged (all three;
+// edges is the reference of Adebayo et al. 2018). One table: the CLI's method list and help come
+// from it.
+enum class BaselineKind { kRandom, kCenter, kEdges };
+struct BaselineMethod {
+  const char* name;
+  BaselineKind kind;
+  const char* help;  // one line for `gaze evaluate --help`
+};
+const std::vector<BaselineMethod>& baseline_methods();
+// The table's entry of that name, or nullptr.
+const BaselineMethod* find_baseline(const std::string& name);
+
 // `random`: uniform [0, 1) values on an h x w grid from mt19937_64 seeded with `seed`.
 Tensor random_map(int64_t h, int64_t w, uint64_t seed);
 // `center`: exp(-d^2 / (2 sigma^2)) of the distance d from the centre of an h x w grid, with
 // sigma = min(h, w) / 4.
 Tensor center_map(int64_t h, int64_t w);
+// `edges`: the Sobel gradient magnitude sqrt(gx^2 + gy^2) of the preprocessed input [1, H, W, C]
+// averaged over its channels, 3x3 kernels [1 2 1] x [-1 0 1], edge pixels repeated outwards; a map
+// [H, W] at the input's size.
+Tensor edges_map(const Tensor& input);
 
 }  // namespace gaze

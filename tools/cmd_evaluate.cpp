@@ -1,6 +1,6 @@
 // gaze evaluate: how faithful each method's map is to the model, by deletion, insertion and the
-// confidence change (cam/evaluate.h), with the random and center baselines, per input and as a
-// table.
+// confidence change (cam/evaluate.h), with the random, center and edges baselines, per input and
+// as a table; with --sanity, whether the map depends on the model's weights at all (cam/sanity.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +14,8 @@
 #include "cam/image.h"
 #include "cam/methods.h"
 #include "cam/model_input.h"
+#include "cam/render.h"
+#include "cam/sanity.h"
 #include "collection/shard.h"
 #include "tools/batch.h"
 #include "tools/cli.h"
@@ -27,11 +29,13 @@ namespace gaze {
 
 namespace {
 
-// A method of the run: a CAM method, or one of the two baselines.
+// A method of the run: a CAM method, a baseline (cam/evaluate.h's table), or (--sanity only)
+// guided backpropagation.
 struct Method {
   std::string name;
-  bool baseline = false;  // random or center
+  const BaselineMethod* baseline = nullptr;
   CamMethod cam = CamMethod::kGradCam;
+  bool guided = false;  // guided-backprop: sum_c |d score / d input| at the input's size
 };
 
 // --method and --layer take comma-separated lists, and may be repeated.
@@ -48,32 +52,61 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
-std::vector<Method> parse_methods(const std::vector<std::string>& names) {
+std::vector<Method> parse_methods(const std::vector<std::string>& names, bool sanity) {
   std::vector<Method> methods;
   for (const std::string& n : names) {
-    if (n == "random" || n == "center") {
-      methods.push_back({n, true, CamMethod::kGradCam});
+    if (const BaselineMethod* b = find_baseline(n)) {
+      methods.push_back({n, b});
+    } else if (n == "guided-backprop" && sanity) {
+      methods.push_back({n, nullptr, CamMethod::kGradCam, true});
     } else if (n == "guided-backprop" || n == "guided-gradcam") {
+      std::string baselines;
+      for (const BaselineMethod& m : baseline_methods()) baselines += std::string(", ") + m.name;
       throw Error("--method: " + n +
                   " is a gradient at the input, not a class map at a layer; evaluate takes the "
-                  "class-map methods, random and center");
+                  "class-map methods" +
+                  baselines + (sanity ? "" : " (and guided-backprop with --sanity)"));
     } else {
-      methods.push_back({n, false, parse_cam_method(n)});
+      methods.push_back({n, nullptr, parse_cam_method(n)});
     }
   }
   return methods;
 }
 
+std::string baselines_help() {
+  std::string help;
+  for (const BaselineMethod& b : baseline_methods())
+    help += std::string("\n  ") + b.name + ": " + b.help;
+  return help;
+}
+
 // The map a method gives, after its ReLU (what `gaze cam` draws); the baselines at the layer's
 // grid (random, seeded by the input's relative path, layer and class) or at the input's size.
 Tensor method_map(const Method& m, CamSession& session, const std::string& layer, int k,
-                  const CamOptions& base, const InputEntry& entry, const Shape& input_shape) {
-  if (m.name == "random") {
-    const Tensor& a = session.activations(layer);
-    return random_map(a.dim(1), a.dim(2),
-                      stable_hash(entry.relative + "\n" + layer + "\n" + std::to_string(k)));
+                  const CamOptions& base, const InputEntry& entry, const Tensor& input) {
+  if (m.baseline) {
+    switch (m.baseline->kind) {
+      case BaselineKind::kRandom: {
+        const Tensor& a = session.activations(layer);
+        return random_map(a.dim(1), a.dim(2),
+                          stable_hash(entry.relative + "\n" + layer + "\n" + std::to_string(k)));
+      }
+      case BaselineKind::kCenter:
+        return center_map(input.dim(1), input.dim(2));
+      case BaselineKind::kEdges:
+        return edges_map(input);
+    }
   }
-  if (m.name == "center") return center_map(input_shape[1], input_shape[2]);
+  if (m.guided) {
+    const Tensor g = session.guided_gradients(k, base.score);
+    Tensor map({g.dim(1), g.dim(2)});
+    for (int64_t px = 0; px < map.size(); ++px) {
+      double sum = 0.0;
+      for (int64_t c = 0; c < g.dim(3); ++c) sum += std::abs(g.data()[px * g.dim(3) + c]);
+      map.data()[px] = static_cast<float>(sum);
+    }
+    return map;
+  }
   CamOptions options = base;
   options.method = m.cam;
   return relu_map(session.map(layer, k, options));
@@ -149,42 +182,231 @@ std::string summary_table(const std::vector<Result>& results, const std::vector<
   return table.str();
 }
 
+// The classes to explain on an input: --class, else the --top K (default 1) most probable.
+std::vector<int> chosen_classes(const std::vector<std::string>& class_specs, int top,
+                                const Tensor& probs, const std::vector<std::string>& class_names) {
+  std::vector<int> classes;
+  for (const std::string& c : class_specs)
+    classes.push_back(class_index(c, class_names, probs.size()));
+  if (classes.empty()) {
+    for (const Prediction& pr : rank_predictions(probs, class_names, std::max(top, 1)))
+      classes.push_back(pr.index);
+  }
+  return classes;
+}
+
+// What --sanity needs besides the parser and the batch.
+struct SanityRun {
+  const LoadedModel& loaded;
+  const Preprocessing& preprocessing;
+  const std::vector<std::string>& class_names;
+  const std::vector<std::string>& class_specs;
+  int top = 0;
+  const std::vector<std::string>& layers;
+  const std::vector<Method>& methods;
+  const CamOptions& cam_options;
+  RandomizationCascade& cascade;
+  uint64_t seed = 0;
+};
+
+// One table of the sanity curves: a column per cascade step, headed by the number of layers
+// randomized, the cells `value(curve, step)`.
+std::string sanity_table(const std::vector<SanityCurve>& curves, const RandomizationCascade& c,
+                         const std::vector<double> SanityCurve::*curve_values,
+                         double SanityCurve::*mean, bool flag_column) {
+  TextTable table;
+  table.header = {"method", "layer", "n"};
+  table.right_aligned = {false, false, true};
+  for (int count : c.counts()) {
+    table.header.push_back("k=" + std::to_string(count));
+    table.right_aligned.push_back(true);
+  }
+  table.header.push_back("mean");
+  table.right_aligned.push_back(true);
+  if (flag_column) table.header.push_back("flag");
+  for (const SanityCurve& curve : curves) {
+    std::vector<std::string> row = {curve.method, curve.layer, std::to_string(curve.inputs)};
+    for (size_t s = 0; s < c.counts().size(); ++s)
+      row.push_back(format_number("%.3f", (curve.*curve_values)[s]));
+    row.push_back(format_number("%.3f", curve.*mean));
+    if (flag_column) row.push_back(curve.flagged ? "barely changes" : "");
+    table.rows.push_back(row);
+  }
+  return table.str();
+}
+
+nlohmann::json sanity_curve_json(const SanityCurve& c) {
+  return {{"method", c.method},
+          {"layer", c.layer},
+          {"n", c.inputs},
+          {"randomized", c.randomized},
+          {"reached", c.reached},
+          {"spearman", c.spearman},
+          {"ssim", c.ssim},
+          {"mean_spearman", c.mean_spearman},
+          {"mean_ssim", c.mean_ssim},
+          {"flagged", c.flagged}};
+}
+
+int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& plan,
+               const SanityRun& r) {
+  const Model& model = r.loaded.model;
+  RandomizationCascade& cascade = r.cascade;
+  bool gradients = false;
+  for (const Method& m : r.methods)
+    gradients |= !m.baseline && !m.guided && method_needs_gradients(m.cam);
+  nlohmann::json steps = nlohmann::json::array();
+  std::vector<std::string> reached;
+  for (size_t s = 0; s < cascade.counts().size(); ++s) {
+    reached.push_back(cascade.reached(s));
+    steps.push_back({{"randomized", cascade.counts()[s]}, {"reached", reached.back()}});
+  }
+  std::vector<SanityComparison> comparisons;
+  const int status = run_batch(p, stop, plan, [&](const InputEntry& entry) {
+    const ModelInput in = load_model_input(entry.path, model, r.preprocessing);
+    const int64_t h = in.tensor.dim(1), w = in.tensor.dim(2);
+    // The original maps, at the input's size, in (class, layer, method) order.
+    struct Original {
+      int k;
+      const std::string* layer;
+      const Method* method;
+      Tensor map;
+    };
+    std::vector<Original> originals;
+    std::vector<Prediction> predictions;
+    {
+      CamSession session(model, in.tensor, r.layers, gradients);
+      predictions = rank_predictions(session.probabilities(), r.class_names, 0);
+      for (int k : chosen_classes(r.class_specs, r.top, session.probabilities(), r.class_names))
+        for (const std::string& layer : r.layers)
+          for (const Method& m : r.methods)
+            originals.push_back(
+                {k, &layer, &m,
+                 upsample_bilinear(
+                     method_map(m, session, layer, k, r.cam_options, entry, in.tensor), h, w)});
+    }
+    std::vector<std::vector<double>> rho(originals.size()), sim(originals.size());
+    for (size_t s = 0; s < cascade.counts().size(); ++s) {
+      CamSession session(cascade.at(s), in.tensor, r.layers, gradients);
+      for (size_t o = 0; o < originals.size(); ++o) {
+        const Original& orig = originals[o];
+        const Tensor map = upsample_bilinear(
+            method_map(*orig.method, session, *orig.layer, orig.k, r.cam_options, entry, in.tensor),
+            h, w);
+        rho[o].push_back(spearman(orig.map, map));
+        sim[o].push_back(map_ssim(orig.map, map));
+      }
+    }
+    cascade.reset();
+    nlohmann::json maps = nlohmann::json::array();
+    std::string text = entry.path + "\n";
+    std::vector<SanityComparison> mine;
+    for (size_t o = 0; o < originals.size(); ++o) {
+      const Original& orig = originals[o];
+      const std::string label = label_of(orig.k, r.class_names);
+      maps.push_back({{"method", orig.method->name},
+                      {"layer", *orig.layer},
+                      {"class", label},
+                      {"index", orig.k},
+                      {"spearman", rho[o]},
+                      {"ssim", sim[o]}});
+      std::string rho_text, sim_text;
+      for (size_t s = 0; s < rho[o].size(); ++s) {
+        mine.push_back({orig.method->name, *orig.layer, s, rho[o][s], sim[o][s]});
+        rho_text += format_number(" %.3f", rho[o][s]);
+        sim_text += format_number(" %.3f", sim[o][s]);
+      }
+      text += "  " + orig.method->name + "  " + *orig.layer + "  " + label + "  spearman" +
+              rho_text + "  ssim" + sim_text + "\n";
+    }
+    const nlohmann::json sanity = {{"seed", r.seed}, {"steps", steps}, {"maps", maps}};
+    const std::string object =
+        "{\"input\": " + json_string(entry.path) + ", \"model\": " + json_string(r.loaded.path) +
+        ", \"predictions\": " + predictions_json(predictions) +
+        ", \"sanity\": " + sanity.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+        "}";
+    print_stdout(p.has("json") ? object + "\n" : text);
+    comparisons.insert(comparisons.end(), mine.begin(), mine.end());
+    return object;
+  });
+  if (comparisons.empty()) return status;
+  const std::vector<SanityCurve> curves = sanity_curves(comparisons, cascade.counts(), reached);
+  if (p.has("json")) {
+    nlohmann::json summary = nlohmann::json::array();
+    for (const SanityCurve& c : curves) summary.push_back(sanity_curve_json(c));
+    print_stdout(nlohmann::json({{"summary", {{"sanity", summary}}}}).dump() + "\n");
+    return status;
+  }
+  std::string legend;
+  for (size_t s = 0; s < reached.size(); ++s)
+    legend += (s ? ", " : "") + std::string("k=") + std::to_string(cascade.counts()[s]) +
+              " down to " + reached[s];
+  print_stdout(
+      "\nsanity check (seed " + std::to_string(r.seed) +
+      "): the maps after randomizing the top k of " + std::to_string(cascade.order().size()) +
+      " weighted layers against the original maps; 1 = unchanged.\ncascade: " + legend +
+      "\n\nSpearman rank correlation\n" +
+      sanity_table(curves, cascade, &SanityCurve::spearman, &SanityCurve::mean_spearman, true) +
+      "\nSSIM (min-max normalized maps)\n" +
+      sanity_table(curves, cascade, &SanityCurve::ssim, &SanityCurve::mean_ssim, false) +
+      "flag: the mean Spearman over the cascade's steps is above " +
+      format_number("%.1f", kSanityFlagSpearman) +
+      ": the map barely depends on the weights (expected of the baselines only)\n");
+  return status;
+}
+
 }  // namespace
 
 int cmd_evaluate(const Args& args) {
-  cli::Parser p("evaluate",
-                "[--model M [--config FILE]] [--method M,...] [--layer L,...] [--class C | --top "
-                "K] [--steps N] [--json] INPUT...",
-                "Measures how faithful each method's map is to the model, for each input, layer\n"
-                "and class, and prints a table of method x layer over the inputs:\n"
-                "  deletion AUC: the most salient pixels are replaced first, in --steps steps,\n"
-                "    by 0 of the preprocessed input (RISE's baseline: black for nsfwjs, grey for\n"
-                "    keras-inception, the ImageNet mean for torch and caffe); the class\n"
-                "    probability is integrated over the fraction replaced. Lower is better.\n"
-                "  insertion AUC: from a blurred copy (11x11 Gaussian, sigma 5, as RISE), the\n"
-                "    most salient pixels are put back first. Higher is better.\n"
-                "  avg drop %: 100 * max(0, Y - O) / Y, Y the probability on the input, O on the\n"
-                "    input times the min-max normalized map (Chattopadhay et al. 2018). Lower\n"
-                "    is better. increase %: the share of inputs with O > Y. Higher is better.\n"
-                "Pixels are ranked on the map (after its ReLU) upsampled bilinearly to the\n"
-                "network's input size, highest first, ties by increasing row-major pixel index;\n"
-                "step i changes floor(i*H*W/N) pixels, and the AUC is the trapezoid rule over\n"
-                "the fraction changed, 0 to 1. The margins are over the random baseline at the\n"
-                "same layer, positive when the method is better.");
+  cli::Parser p(
+      "evaluate",
+      "[--model M [--config FILE]] [--method M,...] [--layer L,...] [--class C | --top "
+      "K] [--steps N | --sanity [--sanity-steps K] [--seed S]] [--json] INPUT...",
+      "Measures how faithful each method's map is to the model, for each input, layer\n"
+      "and class, and prints a table of method x layer over the inputs:\n"
+      "  deletion AUC: the most salient pixels are replaced first, in --steps steps,\n"
+      "    by 0 of the preprocessed input (RISE's baseline: black for nsfwjs, grey for\n"
+      "    keras-inception, the ImageNet mean for torch and caffe); the class\n"
+      "    probability is integrated over the fraction replaced. Lower is better.\n"
+      "  insertion AUC: from a blurred copy (11x11 Gaussian, sigma 5, as RISE), the\n"
+      "    most salient pixels are put back first. Higher is better.\n"
+      "  avg drop %: 100 * max(0, Y - O) / Y, Y the probability on the input, O on the\n"
+      "    input times the min-max normalized map (Chattopadhay et al. 2018). Lower\n"
+      "    is better. increase %: the share of inputs with O > Y. Higher is better.\n"
+      "Pixels are ranked on the map (after its ReLU) upsampled bilinearly to the\n"
+      "network's input size, highest first, ties by increasing row-major pixel index;\n"
+      "step i changes floor(i*H*W/N) pixels, and the AUC is the trapezoid rule over\n"
+      "the fraction changed, 0 to 1. The margins are over the random baseline at the\n"
+      "same layer, positive when the method is better.\n"
+      "--sanity instead runs the model-randomization check (Adebayo et al. 2018): the\n"
+      "layers with a kernel are randomized from the output down, cumulatively (their\n"
+      "kernels and biases redrawn from N(mean, std) of each tensor, seeded by --seed and\n"
+      "the layer's name), and after each step every map (same input, class, layer) is\n"
+      "compared with the original, at the input's size, by Spearman's rank correlation\n"
+      "(ties averaged) and SSIM (11x11 Gaussian window, sigma 1.5, C1 = 0.01^2,\n"
+      "C2 = 0.03^2, on min-max normalized maps). A method whose Spearman, averaged over\n"
+      "the inputs and then over the steps, is above 0.5 is flagged: its map barely\n"
+      "depends on the model. See docs/sanity.md.");
   p.option("model", "M", kModelOptionHelp)
       .option("config", "FILE", kConfigOptionHelp)
       .option("labels", "FILE", "class names, as for 'gaze cam'")
       .repeated("method", "M,...",
                 "methods to evaluate, comma-separated or repeated (default gradcam,random,\n"
                 "center): gradcam, gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
-                "eigencam; random (a uniform random map on the layer's grid, seeded by the\n"
-                "input's relative path, the layer and the class); center (a centred Gaussian,\n"
-                "sigma = a quarter of the shorter side)")
+                "eigencam; with --sanity also guided-backprop (the channel sum of |d score /\n"
+                "d input|); and the baselines, which do not look at the model:" +
+                    baselines_help())
       .repeated("layer", "L,...",
                 "layers, comma-separated or repeated (default: the last spatial layer)")
       .repeated("class", "C", "class name or index to explain (default: the top class)")
       .option("top", "K", "explain the K most probable classes (instead of --class)")
       .option("steps", "N", "deletion and insertion steps (default 50)")
+      .flag("sanity",
+            "run the cascading model-randomization check instead of deletion and insertion")
+      .option("sanity-steps", "K",
+              "--sanity: stop the cascade at K evenly spaced points, each a forward and\n"
+              "backward pass per input (default 8; 0 = after every weighted layer)")
+      .option("seed", "S", "--sanity: the randomization's seed, 0 or more (default 1)")
       .option("batch", "B", "perturbed inputs per forward pass (default 8)")
       .option("score-cam-channels", "N", "as for 'gaze cam' (default 256; 0 = all)")
       .option("preprocessing", "NAME", "override the model's preprocessing")
@@ -195,12 +417,17 @@ int cmd_evaluate(const Args& args) {
             "one JSON object per input and line instead of the text and the table:\n"
             "{input, model, predictions, evaluations: [{method, layer, class, index, prob,\n"
             "deletion: {auc, fraction, score}, insertion: {...}, average_drop, masked_prob,\n"
-            "increase}]}")
+            "increase}]}; with --sanity: {input, model, predictions, sanity: {seed, steps:\n"
+            "[{randomized, reached}], maps: [{method, layer, class, index, spearman: [per\n"
+            "step], ssim: [...]}]}}, and a last line {summary: {sanity: [{method, layer, n,\n"
+            "randomized, reached, spearman, ssim, mean_spearman, mean_ssim, flagged}]}} of the\n"
+            "means over the inputs")
       .epilog(batch_help() +
               "The table (not with --json) covers the inputs of this run.\n"
               "examples:\n  gaze evaluate photo.jpg\n"
               "  gaze evaluate --method gradcam,gradcam++,scorecam,random,center --layer "
-              "mixed7,mixed10 photos/");
+              "mixed7,mixed10 photos/\n"
+              "  gaze evaluate --sanity --method gradcam,guided-backprop,edges photos/");
   add_batch_options(p);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("evaluate: no INPUT given (see 'gaze evaluate --help')");
@@ -208,7 +435,16 @@ int cmd_evaluate(const Args& args) {
 
   std::vector<std::string> method_names = split_list(p.all("method"));
   if (method_names.empty()) method_names = {"gradcam", "random", "center"};
-  const std::vector<Method> methods = parse_methods(method_names);
+  const bool sanity = p.has("sanity");
+  const std::vector<Method> methods = parse_methods(method_names, sanity);
+  if (sanity && p.has("steps"))
+    throw Error("--steps: deletion and insertion steps, not with --sanity (see --sanity-steps)");
+  if (!sanity && (p.has("sanity-steps") || p.has("seed")))
+    throw Error(std::string(p.has("seed") ? "--seed" : "--sanity-steps") + ": only with --sanity");
+  const long sanity_steps = p.get_int("sanity-steps", 8);
+  if (sanity_steps < 0) throw Error("--sanity-steps must be 0 or more");
+  const long seed = p.get_int("seed", 1);
+  if (seed < 0) throw Error("--seed must be 0 or more");
   PerturbationOptions perturbation;
   perturbation.steps = static_cast<int>(p.get_int("steps", 50));
   if (perturbation.steps < 1) throw Error("--steps must be at least 1");
@@ -242,6 +478,15 @@ int cmd_evaluate(const Args& args) {
   }
   for (const std::string& c : class_specs)
     class_index(c, class_names, model.output_shape(model.output_index()).back());
+  if (sanity) {
+    // The randomized model: a second load of the same file, so the original is never touched.
+    RandomizationCascade cascade(
+        load_model(p.get("model", default_model_path()), p.get("config")).model,
+        static_cast<uint64_t>(seed), static_cast<int>(sanity_steps));
+    return run_sanity(p, stop, plan,
+                      {loaded, preprocessing, class_names, class_specs, top, layers, methods,
+                       cam_options, cascade, static_cast<uint64_t>(seed)});
+  }
   bool gradients = false;
   for (const Method& m : methods) gradients |= !m.baseline && method_needs_gradients(m.cam);
   const BatchScorer scorer = model_scorer(model);
@@ -252,13 +497,7 @@ int cmd_evaluate(const Args& args) {
     const ModelInput in = load_model_input(entry.path, model, preprocessing);
     CamSession session(model, in.tensor, layers, gradients);
     const Tensor& probs = session.probabilities();
-    std::vector<int> classes;
-    for (const std::string& c : class_specs)
-      classes.push_back(class_index(c, class_names, probs.size()));
-    if (classes.empty()) {
-      for (const Prediction& pr : rank_predictions(probs, class_names, std::max(top, 1)))
-        classes.push_back(pr.index);
-    }
+    const std::vector<int> classes = chosen_classes(class_specs, top, probs, class_names);
     nlohmann::json evaluations = nlohmann::json::array();
     std::vector<Result> mine;
     std::vector<EvaluatedCurves> my_curves;
@@ -266,8 +505,7 @@ int cmd_evaluate(const Args& args) {
     for (int k : classes) {
       for (const std::string& layer : layers) {
         for (const Method& m : methods) {
-          const Tensor map =
-              method_map(m, session, layer, k, cam_options, entry, in.tensor.shape());
+          const Tensor map = method_map(m, session, layer, k, cam_options, entry, in.tensor);
           const MapEvaluation e = evaluate_map(scorer, in.tensor, map, k, perturbation);
           mine.push_back({m.name, layer, e.deletion.auc, e.insertion.auc, e.confidence.drop,
                           e.confidence.increase});

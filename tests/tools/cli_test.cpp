@@ -838,8 +838,8 @@ const std::vector<CommandOptions> kCommandOptions = {
     {"convert", {"help", "classes", "preprocessing", "force", "version"}},
     {"report", {"help", "out", "title", "per-page"}},
     {"evaluate",
-     {"help", "model", "config", "labels", "method", "layer", "class", "top", "steps", "batch",
-      "score-cam-channels", "preprocessing", "plot", "json"}},
+     {"help", "model", "config", "labels", "method", "layer", "class", "top", "steps", "sanity",
+      "sanity-steps", "seed", "batch", "score-cam-channels", "preprocessing", "plot", "json"}},
 };
 
 TEST(CliHelp, EveryCommandDocumentsEachOption) {

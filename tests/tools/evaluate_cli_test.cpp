@@ -4,6 +4,7 @@
 // The metrics themselves are checked against oracles in tests/cam/evaluate_test.cpp.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,106 @@ TEST(EvaluateCli, BadMethodLayerAndClassAreOneErrorLine) {
     EXPECT_EQ(lines.back().rfind("gaze: error: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find(mention), std::string::npos) << r.err;
   }
+}
+
+// --sanity on the tiny model: the two tables, edges exactly unchanged and flagged, the JSON lines
+// (per input, then the summary), and the same numbers from the same seed.
+TEST(EvaluateCli, SanityPrintsTheCurvesAndFlagsTheModelIndependentMaps) {
+  const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
+  const std::vector<std::string> base = {
+      "evaluate",       "--model", tiny(),    "--sanity", "--method", "gradcam,edges,center",
+      "--sanity-steps", "2",       "--quiet", input};
+  const RunResult r = run(base);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Spearman rank correlation"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SSIM (min-max normalized maps)"), std::string::npos) << r.out;
+  std::vector<std::string> rows;
+  for (const std::string& line : lines_of(r.out))
+    if (line.rfind("edges ", 0) == 0 || line.rfind("gradcam ", 0) == 0) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 4u) << r.out;  // a row per method in each table
+  // edges: two steps and their mean, all exactly 1, and the flag.
+  const std::vector<Cell> edges = cells(rows[1]);
+  ASSERT_EQ(edges.size(), 7u) << rows[1];
+  for (size_t k = 3; k < 6; ++k)
+    EXPECT_EQ(rows[1].substr(edges[k].start, edges[k].end - edges[k].start), "1.000") << rows[1];
+  EXPECT_EQ(rows[1].substr(edges[6].start), "barely changes");
+  EXPECT_EQ(rows[0].find("barely changes"), std::string::npos) << rows[0];
+
+  std::vector<std::string> json_args = base;
+  json_args.push_back("--json");
+  const RunResult j = run(json_args);
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const std::vector<std::string> lines = lines_of(j.out);
+  ASSERT_EQ(lines.size(), 2u) << j.out;
+  const nlohmann::json one = nlohmann::json::parse(lines[0]);
+  const nlohmann::json& sanity = one.at("sanity");
+  EXPECT_EQ(sanity.at("seed"), 1);
+  ASSERT_EQ(sanity.at("steps").size(), 2u);
+  EXPECT_EQ(sanity.at("maps").size(), 3u);
+  for (const nlohmann::json& m : sanity.at("maps")) {
+    ASSERT_EQ(m.at("spearman").size(), 2u);
+    if (m.at("method") != "gradcam") {
+      EXPECT_EQ(m.at("spearman"), nlohmann::json({1.0, 1.0})) << m.dump();
+      EXPECT_EQ(m.at("ssim"), nlohmann::json({1.0, 1.0})) << m.dump();
+    }
+  }
+  const nlohmann::json summary = nlohmann::json::parse(lines[1]).at("summary").at("sanity");
+  ASSERT_EQ(summary.size(), 3u);
+  EXPECT_EQ(summary[0].at("method"), "gradcam");
+  EXPECT_EQ(summary[0].at("flagged"), false);
+  EXPECT_EQ(summary[1].at("flagged"), true);
+
+  EXPECT_EQ(run(json_args).out, j.out) << "the same seed gives the same numbers";
+  std::vector<std::string> other = json_args;
+  other.insert(other.end() - 1, {"--seed", "7"});
+  const RunResult o = run(other);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const nlohmann::json gradcam_7 = nlohmann::json::parse(lines_of(o.out)[0])["sanity"]["maps"][0];
+  EXPECT_NE(gradcam_7.at("spearman"), sanity.at("maps")[0].at("spearman"));
+}
+
+TEST(EvaluateCli, BadSanityOptionsAreOneErrorLine) {
+  const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--sanity", "--sanity-steps", "-1"}, "--sanity-steps"},
+      {{"--sanity", "--sanity-steps", "many"}, "--sanity-steps"},
+      {{"--sanity", "--seed", "-3"}, "--seed"},
+      {{"--sanity-steps", "4"}, "--sanity-steps"},
+      {{"--seed", "4"}, "--seed"},
+      {{"--sanity", "--steps", "4"}, "--steps"},
+      {{"--method", "guided-backprop"}, "guided-backprop"},
+      {{"--sanity", "--method", "guided-gradcam"}, "guided-gradcam"},
+  };
+  for (const auto& [options, mention] : cases) {
+    SCOPED_TRACE(options[options.size() - 2] + " " + options.back());
+    std::vector<std::string> args = {"evaluate", "--model", tiny()};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back(input);
+    const RunResult r = run(args);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const std::vector<std::string> lines = r.err_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_EQ(lines.back().rfind("gaze: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(mention), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(EvaluateCli, SanityTakesGuidedBackpropAndEdgesIsAMethodOfTheTable) {
+  const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
+  const RunResult r = run({"evaluate", "--model", tiny(), "--sanity", "--method", "guided-backprop",
+                           "--sanity-steps", "1", "--json", "--quiet", input});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json one = nlohmann::json::parse(lines_of(r.out).at(0));
+  EXPECT_EQ(one["sanity"]["maps"][0]["method"], "guided-backprop");
+  EXPECT_EQ(one["sanity"]["maps"][0]["spearman"].size(), 1u);
+  // edges in the deletion and insertion table too.
+  const RunResult e = run({"evaluate", "--model", tiny(), "--method", "edges,random", "--steps",
+                           "2", "--quiet", input});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("\nedges "), std::string::npos) << e.out;
+  const RunResult help = run({"evaluate", "--help"});
+  EXPECT_NE(help.out.find("edges: the Sobel gradient magnitude"), std::string::npos) << help.out;
 }
 
 }  // namespace
