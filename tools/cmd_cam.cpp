@@ -167,8 +167,10 @@ PanelTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
                      const ModelInput& in, int k, const std::string& label, bool several_maps,
                      nlohmann::json& maps, std::vector<std::string>& raw_files) {
   char caption[256];
+  const std::string method = s.method_name + (s.options.eigen_smooth ? " eigen-smooth" : "") +
+                             (s.options.aug_smooth ? " aug-smooth" : "");
   std::snprintf(caption, sizeof caption, "%s %.3g %s%s %s", label.c_str(),
-                static_cast<double>(session.probabilities().data()[k]), s.method_name.c_str(),
+                static_cast<double>(session.probabilities().data()[k]), method.c_str(),
                 s.options.counterfactual ? " (counterfactual)" : "",
                 s.guided_only          ? ""
                 : s.layers.size() == 1 ? s.layers[0].c_str()
@@ -245,6 +247,15 @@ int cmd_cam(const Args& args) {
       .option("score", "KIND", "logit (default: the pre-softmax score) or prob (the probability)")
       .flag("counterfactual", "negate the gradients: show what speaks against the class")
       .flag("signed", "keep negative evidence (no ReLU on the map)")
+      .flag("eigen-smooth",
+            "pytorch-grad-cam's eigen_smooth: the map is the first principal projection of\n"
+            "its terms (w_k A_k, or G*A for hirescam) instead of their channel sum, signed to\n"
+            "agree with that sum (docs/smoothing.md); not for eigencam or guided-backprop")
+      .flag("aug-smooth",
+            "pytorch-grad-cam's aug_smooth: the mean of the maps of 6 variants of the input,\n"
+            "left-right flipped or not x INTENSITY factors 0.9, 1, 1.1 on the preprocessed\n"
+            "tensor (as ttach's Multiply; not rescaled), each after its ReLU and min-max\n"
+            "scaled, flipped back; 6 passes; not with --signed or guided-backprop")
       .option("norm", "RULE",
               "minmax (default): (m - min)/(max - min); max: max(m,0)/max, as keras.io")
       .option("colormap", "NAME", "jet (default), turbo, viridis, inferno")
@@ -295,6 +306,15 @@ int cmd_cam(const Args& args) {
   s.options.score_cam_channels = static_cast<int>(p.get_int("score-cam-channels", 256));
   if (s.options.score_cam_channels < 0) throw Error("--score-cam-channels must be 0 or more");
   s.signed_map = p.has("signed");
+  s.options.eigen_smooth = p.has("eigen-smooth");
+  s.options.aug_smooth = p.has("aug-smooth");
+  if (s.guided_only && (s.options.eigen_smooth || s.options.aug_smooth)) {
+    throw Error(std::string(s.options.eigen_smooth ? "--eigen-smooth" : "--aug-smooth") +
+                " smooths a class map; guided-backprop has none (use guided-gradcam)");
+  }
+  if (s.signed_map && s.options.aug_smooth)
+    throw Error("--aug-smooth averages maps after their ReLU; it does not combine with --signed");
+  check_smoothing(s.options.method, s.options);
   s.norm = parse_norm(p.get("norm", "minmax"));
   s.colormap = parse_colormap(p.get("colormap", "jet"));
   s.alpha = static_cast<float>(p.get_double("alpha", 0.5));

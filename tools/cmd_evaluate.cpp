@@ -25,11 +25,11 @@ namespace gaze {
 
 namespace {
 
-// A method of the run: a CAM method, or one of the two baselines.
+// A method of the run: a CAM method with its smoothings, or one of the two baselines.
 struct Method {
   std::string name;
   bool baseline = false;  // random or center
-  CamMethod cam = CamMethod::kGradCam;
+  MethodSpec cam;
 };
 
 // --method and --layer take comma-separated lists, and may be repeated.
@@ -46,17 +46,28 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
+// The lines of the smoothing suffixes, from their table.
+std::string smoothing_suffix_help() {
+  std::string text;
+  for (const SmoothingSuffix& s : kSmoothingSuffixes)
+    text += "\n  :" + (s.suffix + std::string(7, ' ')).substr(0, 7) + s.help;
+  return text;
+}
+
 std::vector<Method> parse_methods(const std::vector<std::string>& names) {
   std::vector<Method> methods;
   for (const std::string& n : names) {
-    if (n == "random" || n == "center") {
-      methods.push_back({n, true, CamMethod::kGradCam});
+    if (n.rfind("random:", 0) == 0 || n.rfind("center:", 0) == 0) {
+      throw Error("--method: " + n + ": the baselines take no smoothing");
+    } else if (n == "random" || n == "center") {
+      methods.push_back({n, true, {}});
     } else if (n == "guided-backprop" || n == "guided-gradcam") {
       throw Error("--method: " + n +
                   " is a gradient at the input, not a class map at a layer; evaluate takes the "
                   "class-map methods, random and center");
     } else {
-      methods.push_back({n, false, parse_cam_method(n)});
+      const MethodSpec spec = parse_method_spec(n);
+      methods.push_back({spec.name, false, spec});
     }
   }
   return methods;
@@ -73,7 +84,9 @@ Tensor method_map(const Method& m, CamSession& session, const std::string& layer
   }
   if (m.name == "center") return center_map(input_shape[1], input_shape[2]);
   CamOptions options = base;
-  options.method = m.cam;
+  options.method = m.cam.method;
+  options.eigen_smooth = m.cam.eigen_smooth;
+  options.aug_smooth = m.cam.aug_smooth;
   return relu_map(session.map(layer, k, options));
 }
 
@@ -177,7 +190,10 @@ int cmd_evaluate(const Args& args) {
                 "center): gradcam, gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
                 "eigencam; random (a uniform random map on the layer's grid, seeded by the\n"
                 "input's relative path, the layer and the class); center (a centred Gaussian,\n"
-                "sigma = a quarter of the shorter side)")
+                "sigma = a quarter of the shorter side). A class-map method takes smoothings\n"
+                "as suffixes, NAME[:eigen][:aug] (e.g. gradcam:eigen, layercam:eigen:aug),\n"
+                "each its own row:" +
+                    smoothing_suffix_help())
       .repeated("layer", "L,...",
                 "layers, comma-separated or repeated (default: the last spatial layer)")
       .repeated("class", "C", "class name or index to explain (default: the top class)")
@@ -234,7 +250,7 @@ int cmd_evaluate(const Args& args) {
   for (const std::string& c : class_specs)
     class_index(c, class_names, model.output_shape(model.output_index()).back());
   bool gradients = false;
-  for (const Method& m : methods) gradients |= !m.baseline && method_needs_gradients(m.cam);
+  for (const Method& m : methods) gradients |= !m.baseline && method_needs_gradients(m.cam.method);
   const BatchScorer scorer = model_scorer(model);
 
   std::vector<Result> results;

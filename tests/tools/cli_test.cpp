@@ -787,6 +787,8 @@ const std::vector<CommandOptions> kCommandOptions = {
       "score",
       "counterfactual",
       "signed",
+      "eigen-smooth",
+      "aug-smooth",
       "norm",
       "colormap",
       "alpha",
