@@ -50,9 +50,65 @@ std::vector<std::string> cam_method_names() {
   return names;
 }
 
+void check_smoothing(CamMethod method, const CamOptions& options) {
+  if (options.eigen_smooth && method == CamMethod::kEigenCam) {
+    throw Error(
+        "eigen-smooth does not apply to eigencam: its map is already the first principal "
+        "projection of the activations");
+  }
+}
+
+Tensor flip_left_right(const Tensor& t) {
+  if (t.rank() != 2 && !(t.rank() == 4 && t.dim(0) == 1))
+    throw Error("flip: expected a map [h, w] or an input [1, h, w, c], got " +
+                to_string(t.shape()));
+  const int64_t h = t.dim(t.rank() == 2 ? 0 : 1), w = t.dim(t.rank() == 2 ? 1 : 2);
+  const int64_t c = t.rank() == 2 ? 1 : t.dim(3);
+  Tensor out(t.shape());
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      std::copy_n(t.data() + (y * w + x) * c, c, out.data() + (y * w + (w - 1 - x)) * c);
+  return out;
+}
+
+Tensor augment_input(const Tensor& input, const AugVariant& variant) {
+  Tensor out = variant.flip ? flip_left_right(input) : input.clone();
+  for (float& v : out.values()) v *= variant.factor;
+  return out;
+}
+
+MethodSpec parse_method_spec(const std::string& spec) {
+  MethodSpec m;
+  const size_t colon = spec.find(':');
+  m.method = parse_cam_method(spec.substr(0, colon));
+  for (size_t start = colon; start != std::string::npos;) {
+    const size_t next = spec.find(':', start + 1);
+    const std::string suffix = spec.substr(start + 1, next - start - 1);
+    bool& flag = suffix == "eigen" ? m.eigen_smooth : m.aug_smooth;
+    if ((suffix != "eigen" && suffix != "aug") || flag) {
+      std::string known;
+      for (const SmoothingSuffix& s : kSmoothingSuffixes) known += std::string(" :") + s.suffix;
+      throw Error("method '" + spec + "': '" + suffix + "' is not a smoothing, or is repeated (" +
+                  "known:" + known + ")");
+    }
+    flag = true;
+    start = next;
+  }
+  CamOptions options;
+  options.eigen_smooth = m.eigen_smooth;
+  try {
+    check_smoothing(m.method, options);
+  } catch (const Error& e) {
+    throw Error("method '" + spec + "': " + e.what());
+  }
+  m.name = std::string(cam_method_name(m.method)) + (m.eigen_smooth ? ":eigen" : "") +
+           (m.aug_smooth ? ":aug" : "");
+  return m;
+}
+
 CamSession::CamSession(const Model& model, const Tensor& input,
                        const std::vector<std::string>& layers, bool with_gradients)
-    : model_(model), input_(input) {
+    : model_(model), input_(input), layers_(layers), with_gradients_(with_gradients) {
   if (input.rank() != 4 || input.dim(0) != 1)
     throw Error("cam: one input at a time, got " + to_string(input.shape()));
   for (const std::string& l : layers) {
@@ -113,11 +169,50 @@ Tensor CamSession::guided_gradients(int class_index, ScoreKind score) const {
 }
 
 Tensor CamSession::map(const std::string& layer, int class_index, const CamOptions& options) {
+  check_smoothing(options.method, options);
+  return options.aug_smooth ? aug_smooth_map(layer, class_index, options)
+                            : single_map(layer, class_index, options);
+}
+
+Tensor CamSession::aug_smooth_map(const std::string& layer, int class_index,
+                                  const CamOptions& options) {
+  CamOptions single = options;
+  single.aug_smooth = false;
+  if (variants_.empty()) {
+    for (const AugVariant& v : kAugVariants) {
+      const bool identity = !v.flip && v.factor == 1.0f;
+      variants_.push_back(identity ? nullptr
+                                   : std::make_unique<CamSession>(model_, augment_input(input_, v),
+                                                                  layers_, with_gradients_));
+    }
+  }
+  Tensor mean;
+  for (size_t i = 0; i < variants_.size(); ++i) {
+    CamSession& session = variants_[i] ? *variants_[i] : *this;
+    Tensor m =
+        normalize_map(relu_map(session.single_map(layer, class_index, single)), MapNorm::kMinMax);
+    if (kAugVariants[i].flip) m = flip_left_right(m);
+    if (!mean.defined()) {
+      mean = m;
+    } else {
+      for (int64_t p = 0; p < m.size(); ++p) mean.data()[p] += m.data()[p];
+    }
+  }
+  for (float& v : mean.values()) v /= static_cast<float>(variants_.size());
+  return mean;
+}
+
+Tensor CamSession::single_map(const std::string& layer, int class_index,
+                              const CamOptions& options) {
   const Tensor& a = activations(layer);
   if (!method_needs_gradients(options.method)) {
     if (options.method == CamMethod::kEigenCam) return eigen_cam(a);
     if (options.method == CamMethod::kCam) {
-      return class_activation_map(a, dense_kernel_for_cam(layer), class_index);
+      const Tensor kernel = dense_kernel_for_cam(layer);
+      if (!options.eigen_smooth) return class_activation_map(a, kernel, class_index);
+      std::vector<double> w(static_cast<size_t>(a.dim(3)));
+      for (int64_t k = 0; k < a.dim(3); ++k) w[static_cast<size_t>(k)] = kernel.at(k, class_index);
+      return principal_projection(weighted_activations(a, w));
     }
     return score_cam(layer, class_index, options);
   }
@@ -125,6 +220,23 @@ Tensor CamSession::map(const std::string& layer, int class_index, const CamOptio
   if (options.counterfactual) {
     g = g.clone();
     for (float& v : g.values()) v = -v;
+  }
+  if (options.eigen_smooth) {
+    switch (options.method) {
+      case CamMethod::kGradCam:
+        return principal_projection(weighted_activations(a, grad_cam_weights(a, g)));
+      case CamMethod::kGradCamPlusPlus:
+        return principal_projection(weighted_activations(a, grad_cam_plus_plus_weights(a, g)));
+      case CamMethod::kXGradCam:
+        return principal_projection(weighted_activations(a, xgrad_cam_weights(a, g)));
+      case CamMethod::kHiResCam:
+        return principal_projection(hires_cam_terms(a, g));
+      case CamMethod::kLayerCam:
+        return principal_projection(layer_cam_terms(a, g));
+      default:
+        break;
+    }
+    throw Error("cam: unhandled method");
   }
   switch (options.method) {
     case CamMethod::kGradCam:
@@ -242,6 +354,12 @@ Tensor CamSession::score_cam(const std::string& layer, int class_index, const Ca
   double total = 0.0;
   for (float& s : scores) total += s = std::exp(s - top);
   for (float& s : scores) s = static_cast<float>(s / total);
+  if (options.eigen_smooth) {
+    std::vector<double> weights(static_cast<size_t>(k), 0.0);
+    for (size_t i = 0; i < channels.size(); ++i)
+      weights[static_cast<size_t>(channels[i])] = scores[i];
+    return principal_projection(weighted_activations(a, weights));
+  }
   return weighted_channel_sum(a, scores, channels);
 }
 

@@ -30,10 +30,36 @@ Tensor xgrad_cam(const Tensor& activations, const Tensor& gradients);
 // LayerCAM (Jiang et al. 2021): map = sum_k relu(G_k) * A_k, element-wise.
 Tensor layer_cam(const Tensor& activations, const Tensor& gradients);
 
-// Eigen-CAM (Muhammad & Yeasin 2020): the activations' projection on their first principal
-// component (cells as samples, channels as features, centred), signed so that it correlates
-// positively with the channel-summed activation. Class-independent: no gradients.
+// Eigen-CAM (Muhammad & Yeasin 2020): the activations' first principal projection
+// (principal_projection below). Class-independent: no gradients.
 Tensor eigen_cam(const Tensor& activations);
+
+// --- Smoothing (docs/smoothing.md) ---
+// The terms T [1, h, w, K] whose channel sum is a method's map, map_ij = sum_k T_kij:
+// w_k A_k for the channel-weight methods, G * A (HiResCAM) and relu(G) * A (LayerCAM).
+std::vector<double> grad_cam_weights(const Tensor& activations, const Tensor& gradients);
+std::vector<double> grad_cam_plus_plus_weights(const Tensor& activations, const Tensor& gradients);
+std::vector<double> xgrad_cam_weights(const Tensor& activations, const Tensor& gradients);
+Tensor weighted_activations(const Tensor& activations, const std::vector<double>& weights);
+Tensor hires_cam_terms(const Tensor& activations, const Tensor& gradients);
+Tensor layer_cam_terms(const Tensor& activations, const Tensor& gradients);
+
+// The first principal projection of T [1, h, w, K] (pytorch-grad-cam's get_2d_projection): T as
+// a (h*w) x K matrix, each channel centred by its mean over the cells, projected on its first
+// right singular vector v (principal_direction). The sign of v is not defined by the SVD (numpy
+// returns LAPACK's); gaze picks the one that makes the projection's dot product with the plain
+// map, sum_k T_k, positive, or, when that is 0 (|dot| <= 1e-9 sum|projection| sum|plain|: a zero
+// or constant plain map), the one making the first entry of largest magnitude positive.
+// eigen-smooth = principal_projection(T); Eigen-CAM =
+// principal_projection(A).
+Tensor principal_projection(const Tensor& terms);
+
+// The unit vector v [columns] maximizing |X v| for the row-major matrix X [rows, columns]: the
+// first right singular vector, by power iteration on the smaller of the two Gram matrices (X^T X,
+// or X X^T whose top eigenvector u gives v = X^T u / |X^T u|), from a fixed pseudo-random start,
+// until v changes by less than 1e-12 (max abs) between iterations or 100000 iterations. Its sign
+// is arbitrary (the caller fixes it); all zeros when X is zero.
+std::vector<double> principal_direction(const std::vector<double>& x, size_t rows, size_t columns);
 
 // CAM (Zhou et al. 2016) for a head that is global average pooling and one Dense layer:
 // map = sum_k W[k, class] A_k with W the Dense kernel [K, classes].

@@ -124,7 +124,9 @@ ClassTile class_tile(const cli::Parser& p, const CamSettings& s, CamSession& ses
                      std::vector<std::string>& raw_files) {
   const float prob = session.probabilities().data()[k];
   ClassTile tile;
-  tile.caption = tile_caption(label, prob, s.method_name, s.options.counterfactual,
+  const std::string method = s.method_name + (s.options.eigen_smooth ? " eigen-smooth" : "") +
+                             (s.options.aug_smooth ? " aug-smooth" : "");
+  tile.caption = tile_caption(label, prob, method, s.options.counterfactual,
                               s.guided_only ? std::vector<std::string>{} : s.layers);
   if (!s.guided_only) {
     for (const std::string& layer : s.layers) {
@@ -187,6 +189,15 @@ int cmd_cam(const Args& args) {
       .option("score", "KIND", "logit (default: the pre-softmax score) or prob (the probability)")
       .flag("counterfactual", "negate the gradients: show what speaks against the class")
       .flag("signed", "keep negative evidence (no ReLU on the map)")
+      .flag("eigen-smooth",
+            "pytorch-grad-cam's eigen_smooth: the map is the first principal projection of\n"
+            "its terms (w_k A_k, or G*A for hirescam) instead of their channel sum, signed to\n"
+            "agree with that sum (docs/smoothing.md); not for eigencam or guided-backprop")
+      .flag("aug-smooth",
+            "pytorch-grad-cam's aug_smooth: the mean of the maps of 6 variants of the input,\n"
+            "left-right flipped or not x INTENSITY factors 0.9, 1, 1.1 on the preprocessed\n"
+            "tensor (as ttach's Multiply; not rescaled), each after its ReLU and min-max\n"
+            "scaled, flipped back; 6 passes; not with --signed or guided-backprop")
       .option("norm", "RULE",
               "minmax (default): (m - min)/(max - min); max: max(m,0)/max, as keras.io")
       .option("colormap", "NAME", "jet (default), turbo, viridis, inferno")
@@ -237,6 +248,15 @@ int cmd_cam(const Args& args) {
   s.options.score_cam_channels = static_cast<int>(p.get_int("score-cam-channels", 256));
   if (s.options.score_cam_channels < 0) throw Error("--score-cam-channels must be 0 or more");
   s.signed_map = p.has("signed");
+  s.options.eigen_smooth = p.has("eigen-smooth");
+  s.options.aug_smooth = p.has("aug-smooth");
+  if (s.guided_only && (s.options.eigen_smooth || s.options.aug_smooth)) {
+    throw Error(std::string(s.options.eigen_smooth ? "--eigen-smooth" : "--aug-smooth") +
+                " smooths a class map; guided-backprop has none (use guided-gradcam)");
+  }
+  if (s.signed_map && s.options.aug_smooth)
+    throw Error("--aug-smooth averages maps after their ReLU; it does not combine with --signed");
+  check_smoothing(s.options.method, s.options);
   s.style.norm = parse_norm(p.get("norm", "minmax"));
   s.style.colormap = parse_colormap(p.get("colormap", "jet"));
   s.style.alpha = static_cast<float>(p.get_double("alpha", 0.5));

@@ -29,12 +29,12 @@ namespace gaze {
 
 namespace {
 
-// A method of the run: a CAM method, a baseline (cam/evaluate.h's table), or (--sanity only)
-// guided backpropagation.
+// A method of the run: a CAM method with its smoothings, a baseline (cam/evaluate.h's table), or
+// (--sanity only) guided backpropagation.
 struct Method {
   std::string name;
   const BaselineMethod* baseline = nullptr;
-  CamMethod cam = CamMethod::kGradCam;
+  MethodSpec cam;       // a CAM method with its smoothings
   bool guided = false;  // guided-backprop: sum_c |d score / d input| at the input's size
 };
 
@@ -52,13 +52,23 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
   return out;
 }
 
+// The lines of the smoothing suffixes, from their table.
+std::string smoothing_suffix_help() {
+  std::string text;
+  for (const SmoothingSuffix& s : kSmoothingSuffixes)
+    text += "\n  :" + (s.suffix + std::string(7, ' ')).substr(0, 7) + s.help;
+  return text;
+}
+
 std::vector<Method> parse_methods(const std::vector<std::string>& names, bool sanity) {
   std::vector<Method> methods;
   for (const std::string& n : names) {
-    if (const BaselineMethod* b = find_baseline(n)) {
-      methods.push_back({n, b});
+    if (const BaselineMethod* b = find_baseline(n.substr(0, n.find(':')))) {
+      if (n.find(':') != std::string::npos)
+        throw Error("--method: " + n + ": the baselines take no smoothing");
+      methods.push_back({n, b, {}, false});
     } else if (n == "guided-backprop" && sanity) {
-      methods.push_back({n, nullptr, CamMethod::kGradCam, true});
+      methods.push_back({n, nullptr, {}, true});
     } else if (n == "guided-backprop" || n == "guided-gradcam") {
       std::string baselines;
       for (const BaselineMethod& m : baseline_methods()) baselines += std::string(", ") + m.name;
@@ -67,7 +77,8 @@ std::vector<Method> parse_methods(const std::vector<std::string>& names, bool sa
                   "class-map methods" +
                   baselines + (sanity ? "" : " (and guided-backprop with --sanity)"));
     } else {
-      methods.push_back({n, nullptr, parse_cam_method(n)});
+      const MethodSpec spec = parse_method_spec(n);
+      methods.push_back({spec.name, nullptr, spec, false});
     }
   }
   return methods;
@@ -108,7 +119,9 @@ Tensor method_map(const Method& m, CamSession& session, const std::string& layer
     return map;
   }
   CamOptions options = base;
-  options.method = m.cam;
+  options.method = m.cam.method;
+  options.eigen_smooth = m.cam.eigen_smooth;
+  options.aug_smooth = m.cam.aug_smooth;
   return relu_map(session.map(layer, k, options));
 }
 
@@ -254,7 +267,7 @@ int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pl
   RandomizationCascade& cascade = r.cascade;
   bool gradients = false;
   for (const Method& m : r.methods)
-    gradients |= !m.baseline && !m.guided && method_needs_gradients(m.cam);
+    gradients |= !m.baseline && !m.guided && method_needs_gradients(m.cam.method);
   nlohmann::json steps = nlohmann::json::array();
   std::vector<std::string> reached;
   for (size_t s = 0; s < cascade.counts().size(); ++s) {
@@ -395,7 +408,10 @@ int cmd_evaluate(const Args& args) {
                 "center): gradcam, gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
                 "eigencam; with --sanity also guided-backprop (the channel sum of |d score /\n"
                 "d input|); and the baselines, which do not look at the model:" +
-                    baselines_help())
+                    baselines_help() +
+                    "\nA class-map method takes smoothings as suffixes, NAME[:eigen][:aug] (e.g.\n"
+                    "gradcam:eigen, layercam:eigen:aug), each its own row:" +
+                    smoothing_suffix_help())
       .repeated("layer", "L,...",
                 "layers, comma-separated or repeated (default: the last spatial layer)")
       .repeated("class", "C", "class name or index to explain (default: the top class)")
@@ -488,7 +504,7 @@ int cmd_evaluate(const Args& args) {
                        cam_options, cascade, static_cast<uint64_t>(seed)});
   }
   bool gradients = false;
-  for (const Method& m : methods) gradients |= !m.baseline && method_needs_gradients(m.cam);
+  for (const Method& m : methods) gradients |= !m.baseline && method_needs_gradients(m.cam.method);
   const BatchScorer scorer = model_scorer(model);
 
   std::vector<Result> results;
