@@ -1,7 +1,9 @@
 #include "cam/evaluate_plot.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <tuple>
 #include <utility>
 
 #include "tensor/error.h"
@@ -59,11 +61,53 @@ std::vector<PlotPanel> evaluation_panels(const std::vector<EvaluatedCurves>& cur
   return {deletion, insertion};
 }
 
-Image evaluation_plot(const std::vector<EvaluatedCurves>& curves) {
-  const std::vector<PlotPanel> panels = evaluation_panels(curves);
-  // A 300-px-high area above the legend, whatever the number of series.
+namespace {
+
+// Side by side, with a 300-px-high area above the legend whatever the number of series.
+Image draw_with_legend(const std::vector<PlotPanel>& panels) {
   const int legend = 16 * static_cast<int>(panels.front().series.size());
   return draw_plots(panels, 480, 384 + legend);
+}
+
+}  // namespace
+
+Image evaluation_plot(const std::vector<EvaluatedCurves>& curves) {
+  return draw_with_legend(evaluation_panels(curves));
+}
+
+std::vector<PlotPanel> sanity_panels(const std::vector<SanityCurve>& curves, int weighted_layers) {
+  if (curves.empty()) throw Error("evaluate: no sanity curves to plot");
+  if (weighted_layers < 1) throw Error("evaluate: the cascade has no weighted layer");
+  bool several_layers = false;
+  for (const SanityCurve& c : curves) several_layers |= c.layer != curves.front().layer;
+  PlotPanel spearman, ssim;
+  spearman.title = "Spearman rank correlation (1 = unchanged)";
+  ssim.title = "SSIM (1 = unchanged)";
+  double lowest = 0.0;
+  for (const SanityCurve& c : curves) {
+    std::vector<double> x;
+    for (int n : c.randomized) x.push_back(static_cast<double>(n) / weighted_layers);
+    const std::string name = several_layers ? c.method + " " + c.layer : c.method;
+    for (auto [panel, values, mean] : {std::tuple{&spearman, &c.spearman, c.mean_spearman},
+                                       std::tuple{&ssim, &c.ssim, c.mean_ssim}}) {
+      char label[64];
+      std::snprintf(label, sizeof label, "  mean %.3f (n=%d)%s", mean, c.inputs,
+                    c.flagged ? "  flagged" : "");
+      panel->series.push_back({name + label, x, *values});
+      for (double v : *values) lowest = std::min(lowest, v);
+    }
+  }
+  for (PlotPanel* p : {&spearman, &ssim}) {
+    p->x_label = "share of the weighted layers randomized, from the output down";
+    p->y_label = "mean over the inputs";
+    p->y_min = std::floor(lowest * 10.0) / 10.0;
+    p->y_max = 1.0;
+  }
+  return {spearman, ssim};
+}
+
+Image sanity_plot(const std::vector<SanityCurve>& curves, int weighted_layers) {
+  return draw_with_legend(sanity_panels(curves, weighted_layers));
 }
 
 }  // namespace gaze

@@ -1,5 +1,6 @@
-// The picture of `gaze evaluate --plot`: the mean deletion and the mean insertion curve of each
-// method (and layer), two panels side by side, drawn with cam/plot.h.
+// The pictures of `gaze evaluate --plot`, drawn with cam/plot.h: the mean deletion and the mean
+// insertion curve of each method (and layer), two panels side by side; with --sanity, the mean
+// Spearman and SSIM curves over the randomization cascade.
 #pragma once
 
 #include <string>
@@ -8,6 +9,7 @@
 #include "cam/evaluate.h"
 #include "cam/image.h"
 #include "cam/plot.h"
+#include "cam/sanity.h"
 
 namespace gaze {
 
@@ -28,5 +30,14 @@ Curve mean_curve(const std::vector<const Curve*>& curves);
 std::vector<PlotPanel> evaluation_panels(const std::vector<EvaluatedCurves>& curves);
 // The two panels side by side, each 480 px wide and 384 + 16 px per series high.
 Image evaluation_plot(const std::vector<EvaluatedCurves>& curves);
+
+// Two panels, "Spearman rank correlation" and "SSIM", x the share of the `weighted_layers`
+// randomized after each step (randomized[s] / weighted_layers) and y the mean over the inputs,
+// one series per curve, named as in evaluation_panels, followed by "  mean <mean>" and
+// "(n=<inputs>)" and "  flagged" when it is. y runs from min(0, the lowest value rounded down to
+// 0.1) to 1 (unchanged maps). Throws Error on no curves or weighted_layers < 1.
+std::vector<PlotPanel> sanity_panels(const std::vector<SanityCurve>& curves, int weighted_layers);
+// The two panels side by side, each 480 px wide and 384 + 16 px per series high.
+Image sanity_plot(const std::vector<SanityCurve>& curves, int weighted_layers);
 
 }  // namespace gaze

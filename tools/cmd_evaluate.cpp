@@ -342,8 +342,13 @@ int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pl
     comparisons.insert(comparisons.end(), mine.begin(), mine.end());
     return object;
   });
-  if (comparisons.empty()) return status;
+  if (comparisons.empty()) {
+    if (p.has("plot")) throw Error(p.get("plot") + ": no input was evaluated, nothing to plot");
+    return status;
+  }
   const std::vector<SanityCurve> curves = sanity_curves(comparisons, cascade.counts(), reached);
+  if (p.has("plot"))
+    save_image(p.get("plot"), sanity_plot(curves, static_cast<int>(cascade.order().size())));
   if (p.has("json")) {
     nlohmann::json summary = nlohmann::json::array();
     for (const SanityCurve& c : curves) summary.push_back(sanity_curve_json(c));
@@ -428,7 +433,8 @@ int cmd_evaluate(const Args& args) {
       .option("preprocessing", "NAME", "override the model's preprocessing")
       .option("plot", "FILE.png",
               "also draw the mean deletion and insertion curves of each method (and layer)\n"
-              "over the inputs of this run, with the mean AUCs in the legend")
+              "over the inputs of this run, with the mean AUCs in the legend; with --sanity,\n"
+              "the mean Spearman and SSIM curves over the cascade")
       .flag("json",
             "one JSON object per input and line instead of the text and the table:\n"
             "{input, model, predictions, evaluations: [{method, layer, class, index, prob,\n"

@@ -165,5 +165,38 @@ TEST(EvaluatePlot, MeanCurvesPerMethodAndThePng) {
   std::filesystem::remove(path);
 }
 
+// The sanity check's picture (cam/sanity.h's curves).
+TEST(SanityPlot, TheCascadeAsTheShareOfLayersAndTheMeansInTheLegend) {
+  SanityCurve gradcam{"gradcam", "mixed10", {2, 4}, {"a", "b"}, {0.5, -0.23}, {0.8, 0.4}, 3};
+  gradcam.mean_spearman = 0.135;
+  gradcam.mean_ssim = 0.6;
+  SanityCurve edges{"edges", "mixed10", {2, 4}, {"a", "b"}, {1.0, 1.0}, {1.0, 1.0}, 3};
+  edges.mean_spearman = edges.mean_ssim = 1.0;
+  edges.flagged = true;
+  const std::vector<PlotPanel> panels = sanity_panels({gradcam, edges}, 8);
+  ASSERT_EQ(panels.size(), 2u);
+  ASSERT_EQ(panels[0].series.size(), 2u);
+  EXPECT_EQ(panels[0].series[0].x, (std::vector{0.25, 0.5}));
+  EXPECT_EQ(panels[0].series[0].y, gradcam.spearman);
+  EXPECT_EQ(panels[1].series[0].y, gradcam.ssim);
+  EXPECT_EQ(panels[0].series[0].name, "gradcam  mean 0.135 (n=3)");
+  EXPECT_EQ(panels[1].series[1].name, "edges  mean 1.000 (n=3)  flagged");
+  // y from the lowest value rounded down to 0.1 (-0.23 -> -0.3), in both panels, up to 1.
+  EXPECT_DOUBLE_EQ(panels[0].y_min, -0.3);
+  EXPECT_DOUBLE_EQ(panels[1].y_min, -0.3);
+  EXPECT_DOUBLE_EQ(panels[0].y_max, 1.0);
+  EXPECT_THROW(sanity_panels({}, 8), Error);
+  EXPECT_THROW(sanity_panels({gradcam}, 0), Error);
+
+  // The edges line at y = 1 is drawn in its colour at the top of the area.
+  const Image img = sanity_plot({gradcam, edges}, 8);
+  EXPECT_EQ(img.width, 960);
+  EXPECT_EQ(img.height, 384 + 2 * 16);
+  const PlotArea area = plot_area(panels[0], 480, img.height);
+  const int x = plot_px(panels[0], area, 0.375), y = plot_py(panels[0], area, 1.0);
+  EXPECT_EQ(at(img, x, y), plot_color(1));
+  EXPECT_NE(at(img, x, y + 6), plot_color(1));
+}
+
 }  // namespace
 }  // namespace gaze

@@ -4,6 +4,8 @@
 // The metrics themselves are checked against oracles in tests/cam/evaluate_test.cpp.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -163,6 +165,33 @@ TEST(EvaluateCli, SanityPrintsTheCurvesAndFlagsTheModelIndependentMaps) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const nlohmann::json gradcam_7 = nlohmann::json::parse(lines_of(o.out)[0])["sanity"]["maps"][0];
   EXPECT_NE(gradcam_7.at("spearman"), sanity.at("maps")[0].at("spearman"));
+}
+
+TEST(EvaluateCli, SanityPlotIsAPngWithALegendLinePerMethod) {
+  const TempDir dir;
+  const std::string plot = dir.path() + "/sanity.png";
+  const RunResult r = run({"evaluate", "--model", tiny(), "--sanity", "--method",
+                           "gradcam,edges,center", "--sanity-steps", "2", "--plot", plot, "--quiet",
+                           fixture_path("npy/chelsea_mobilenet_v2.npy")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(plot, std::ios::binary);
+  std::vector<unsigned char> head(24);
+  in.read(reinterpret_cast<char*>(head.data()), 24);
+  ASSERT_TRUE(in) << plot;
+  EXPECT_EQ(std::string(head.begin() + 1, head.begin() + 4), "PNG");
+  const auto be32 = [&](int at) {
+    return (head[at] << 24) | (head[at + 1] << 16) | (head[at + 2] << 8) | head[at + 3];
+  };
+  EXPECT_EQ(be32(16), 960);           // two panels of 480 px
+  EXPECT_EQ(be32(20), 384 + 3 * 16);  // and a legend line per method
+
+  // Every input failing leaves nothing to draw: an error, and no file.
+  const std::string none = dir.path() + "/none.png";
+  const RunResult bad = run({"evaluate", "--model", tiny(), "--sanity", "--plot", none, "--quiet",
+                             dir.path() + "/missing.npy"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(none + ": no input was evaluated"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(none));
 }
 
 TEST(EvaluateCli, BadSanityOptionsAreOneErrorLine) {
