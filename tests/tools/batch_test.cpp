@@ -179,9 +179,14 @@ TEST(Batch, AResultsFileThatCannotBeWrittenIsOneErrorAndStopsTheRun) {
   EXPECT_EQ(r.out_lines().size(), 1u) << "the first input ran, the second did not:\n" << r.out;
 }
 
-// Ctrl-C once the first result is written: the run stops after its current input, exits 130,
-// leaves whole lines and whole panels only, and --resume then does exactly the rest.
-TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
+// Ctrl-C, or SIGTERM (a cluster's scheduler ending a job), once the first result is written: the
+// run stops after its current input, exits 128 + the signal, says how many inputs it did not
+// start, leaves whole lines and whole panels only, and --resume then does exactly the rest.
+class BatchSignalTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(BatchSignalTest, StopsAfterTheCurrentInputAndResumeFinishes) {
+  const int signal = GetParam();
+  const std::string name = signal == SIGINT ? "SIGINT" : "SIGTERM";
   TempDir dir;
   const int kInputs = 24;
   for (int i = 0; i < kInputs; ++i) {
@@ -190,24 +195,27 @@ TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
   const std::string jsonl = dir / "r.jsonl";
   std::vector<std::string> args = cam_args(dir / "out", jsonl);
   args.push_back(dir / "photos");
-  std::thread interrupter;
+  std::thread signaller;
   RunOptions options;
   options.before_exec = [&](pid_t pid) {
-    interrupter = std::thread([pid, jsonl] {
+    signaller = std::thread([pid, jsonl, signal] {
       for (int i = 0; i < 6000 && testing::read_whole_file(jsonl).empty(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
-      ::kill(pid, SIGINT);
+      ::kill(pid, signal);
     });
   };
   const RunResult stopped = testing::run_gaze(args, options);
-  interrupter.join();
-  EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
-  EXPECT_NE(stopped.err.find("stopped by SIGINT"), std::string::npos) << stopped.err;
+  signaller.join();
+  EXPECT_EQ(stopped.exit_code, 128 + signal) << stopped.err;
   const std::vector<json> first = read_jsonl(jsonl);
   ASSERT_GE(first.size(), 1u);
   EXPECT_LT(first.size(), static_cast<size_t>(kInputs)) << "the signal came too late to test";
   EXPECT_EQ(tree(dir / "out").size(), first.size()) << "a panel per line, no temporary";
+  const std::string said = "stopped by " + name + ", " +
+                           std::to_string(kInputs - static_cast<int>(first.size())) +
+                           " not started";
+  EXPECT_NE(stopped.err.find(said), std::string::npos) << stopped.err;
 
   args.insert(args.end() - 1, "--resume");
   const RunResult rest = testing::run_gaze(args);
@@ -217,6 +225,11 @@ TEST(Batch, SigintStopsAfterTheCurrentInputAndResumeFinishes) {
   EXPECT_EQ(by_input(all, dir / "out").size(), static_cast<size_t>(kInputs));
   EXPECT_EQ(tree(dir / "out").size(), static_cast<size_t>(kInputs));
 }
+
+INSTANTIATE_TEST_SUITE_P(Signals, BatchSignalTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& param) {
+                           return std::string(param.param == SIGINT ? "Sigint" : "Sigterm");
+                         });
 
 // The overlap (collection/pipeline.h: the next input decoded and the previous panel written
 // while the network runs) changes nothing: with and without --no-overlap, the same stdout, the
@@ -298,40 +311,6 @@ TEST(Batch, TheOverlapChangesNoResult) {
   }
   EXPECT_FALSE(raw["overlap"].empty());
   EXPECT_EQ(raw["overlap"], raw["sequential"]);
-}
-
-// SIGTERM (a cluster's scheduler ending a job) as Ctrl-C: after the current input, exit 143,
-// whole lines and panels only, the input after the last line not started.
-TEST(Batch, SigtermStopsAfterTheCurrentInput) {
-  TempDir dir;
-  const int kInputs = 24;
-  for (int i = 0; i < kInputs; ++i) {
-    copy(npy("chelsea_mobilenet_v2.npy"), dir / ("photos/p" + std::to_string(100 + i) + ".npy"));
-  }
-  const std::string jsonl = dir / "r.jsonl";
-  std::vector<std::string> args = cam_args(dir / "out", jsonl);
-  args.push_back(dir / "photos");
-  std::thread terminator;
-  RunOptions options;
-  options.before_exec = [&](pid_t pid) {
-    terminator = std::thread([pid, jsonl] {
-      for (int i = 0; i < 6000 && testing::read_whole_file(jsonl).empty(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      ::kill(pid, SIGTERM);
-    });
-  };
-  const RunResult stopped = testing::run_gaze(args, options);
-  terminator.join();
-  EXPECT_EQ(stopped.exit_code, 143) << stopped.err;
-  EXPECT_NE(stopped.err.find("stopped by SIGTERM"), std::string::npos) << stopped.err;
-  const std::vector<json> lines = read_jsonl(jsonl);
-  ASSERT_GE(lines.size(), 1u);
-  EXPECT_LT(lines.size(), static_cast<size_t>(kInputs)) << "the signal came too late to test";
-  EXPECT_EQ(tree(dir / "out").size(), lines.size()) << "a panel per line, no temporary";
-  const std::string left =
-      std::to_string(kInputs - static_cast<int>(lines.size())) + " not started";
-  EXPECT_NE(stopped.err.find(left), std::string::npos) << stopped.err;
 }
 
 // examples/cluster/gaze-shard.sh as Slurm and Kubernetes run it: three tasks, told their index

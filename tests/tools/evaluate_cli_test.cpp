@@ -22,9 +22,7 @@ using testing::RunResult;
 using testing::TempDir;
 
 const std::string& tiny() {
-  static const TempDir dir;
-  static const std::string model = testing::convert_tiny("tiny", dir);
-  return model;
+  return testing::tiny_model();
 }
 
 RunResult run(const std::vector<std::string>& args) {
@@ -89,6 +87,22 @@ TEST(EvaluateCli, TheTableColumnsStartUnderTheirHeaders) {
   }
 }
 
+// `gaze evaluate --model tiny OPTIONS INPUT` fails with exit 1, one "gaze: error:" line that
+// mentions `mention`, and nothing on stdout.
+void expect_one_error(const std::vector<std::string>& options, const std::string& input,
+                      const std::string& mention) {
+  std::vector<std::string> args = {"evaluate", "--model", tiny()};
+  args.insert(args.end(), options.begin(), options.end());
+  args.push_back(input);
+  const RunResult r = run(args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::vector<std::string> lines = r.err_lines();
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines.back().rfind("gaze: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(mention), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST(EvaluateCli, BadMethodLayerAndClassAreOneErrorLine) {
   const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -99,15 +113,7 @@ TEST(EvaluateCli, BadMethodLayerAndClassAreOneErrorLine) {
   };
   for (const auto& [options, mention] : cases) {
     SCOPED_TRACE(mention);
-    std::vector<std::string> args = {"evaluate", "--model", tiny()};
-    args.insert(args.end(), options.begin(), options.end());
-    args.push_back(input);
-    const RunResult r = run(args);
-    EXPECT_EQ(r.exit_code, 1) << r.err;
-    const std::vector<std::string> lines = r.err_lines();
-    ASSERT_FALSE(lines.empty());
-    EXPECT_EQ(lines.back().rfind("gaze: error: ", 0), 0u) << r.err;
-    EXPECT_NE(r.err.find(mention), std::string::npos) << r.err;
+    expect_one_error(options, input, mention);
   }
 }
 
@@ -208,16 +214,7 @@ TEST(EvaluateCli, BadSanityOptionsAreOneErrorLine) {
   };
   for (const auto& [options, mention] : cases) {
     SCOPED_TRACE(options[options.size() - 2] + " " + options.back());
-    std::vector<std::string> args = {"evaluate", "--model", tiny()};
-    args.insert(args.end(), options.begin(), options.end());
-    args.push_back(input);
-    const RunResult r = run(args);
-    EXPECT_EQ(r.exit_code, 1) << r.err;
-    const std::vector<std::string> lines = r.err_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines.back().rfind("gaze: error: ", 0), 0u) << r.err;
-    EXPECT_NE(r.err.find(mention), std::string::npos) << r.err;
-    EXPECT_EQ(r.out, "");
+    expect_one_error(options, input, mention);
   }
 }
 

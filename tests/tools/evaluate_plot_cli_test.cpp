@@ -23,9 +23,7 @@ using testing::RunResult;
 using testing::TempDir;
 
 const std::string& tiny() {
-  static const TempDir dir;
-  static const std::string model = testing::convert_tiny("tiny", dir);
-  return model;
+  return testing::tiny_model();
 }
 
 TEST(EvaluatePlotCli, ThePngShowsTheMeanCurvesOfTheRun) {
