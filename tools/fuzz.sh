@@ -2,6 +2,7 @@
 # Builds the libFuzzer harnesses (fuzz/) with clang, ASan and UBSan in build-fuzz/ and runs them
 # (docs/fuzzing.md).
 #   tools/fuzz.sh --short        CI's pass: every harness briefly on its corpus, ~1 minute in all
+#                                (but those with an open finding in fuzz/open/, named instead)
 #   tools/fuzz.sh --full         the budget: each harness until it has run 1,000,000 executions
 #                                or 30 minutes in total, in chunks, resumable (build-fuzz/budget/)
 #   --only NAME[,NAME...]        these harnesses only
@@ -128,9 +129,21 @@ totals() {
   awk '{e += $1; s += $2} END {printf "%d %d\n", e, s}' "$dir/budget/$1.tsv"
 }
 
+# A harness with an open finding, an input in fuzz/open/<harness>_* that is not fixed yet (a bug
+# inside a library, docs/fuzzing.md), finds it again within seconds: the short pass, which is for
+# regressions, names it and leaves it out, so that CI stays a test of everything else. Its seeds
+# and regressions are still replayed by ctest (fuzz_replay_<harness>), and --full still runs it.
+open_finding() { compgen -G "fuzz/open/$1_*" | head -n1; }
+
 if [ "$mode" = short ]; then
   per=$(( (60 + ${#harnesses[@]} - 1) / ${#harnesses[@]} ))
-  for h in "${harnesses[@]}"; do run "$h" "$per"; done
+  for h in "${harnesses[@]}"; do
+    if finding=$(open_finding "$h") && [ -n "$finding" ]; then
+      echo "$h: not fuzzed in the short pass: open finding $finding (docs/fuzzing.md)"
+      continue
+    fi
+    run "$h" "$per"
+  done
 else
   # Round robin, one chunk per harness per round, until every budget is met; a harness that
   # found something stops (its finding must be fixed first).
