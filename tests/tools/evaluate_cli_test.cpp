@@ -20,10 +20,7 @@ namespace {
 using testing::fixture_path;
 using testing::RunResult;
 using testing::TempDir;
-
-const std::string& tiny() {
-  return testing::tiny_model();
-}
+using testing::tiny_model;
 
 RunResult run(const std::vector<std::string>& args) {
   return testing::run_gaze(args);
@@ -64,7 +61,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 TEST(EvaluateCli, TheTableColumnsStartUnderTheirHeaders) {
   // Two layers of different name lengths, and cells with "±" (two bytes, one character).
   const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
-  const RunResult r = run({"evaluate", "--model", tiny(), "--method", "gradcam,random,center",
+  const RunResult r = run({"evaluate", "--model", tiny_model(), "--method", "gradcam,random,center",
                            "--layer", "top_conv,pool2", "--steps", "4", "--quiet", input});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> table;
@@ -91,7 +88,7 @@ TEST(EvaluateCli, TheTableColumnsStartUnderTheirHeaders) {
 // mentions `mention`, and nothing on stdout.
 void expect_one_error(const std::vector<std::string>& options, const std::string& input,
                       const std::string& mention) {
-  std::vector<std::string> args = {"evaluate", "--model", tiny()};
+  std::vector<std::string> args = {"evaluate", "--model", tiny_model()};
   args.insert(args.end(), options.begin(), options.end());
   args.push_back(input);
   const RunResult r = run(args);
@@ -122,8 +119,8 @@ TEST(EvaluateCli, BadMethodLayerAndClassAreOneErrorLine) {
 TEST(EvaluateCli, SanityPrintsTheCurvesAndFlagsTheModelIndependentMaps) {
   const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
   const std::vector<std::string> base = {
-      "evaluate",       "--model", tiny(),    "--sanity", "--method", "gradcam,edges,center",
-      "--sanity-steps", "2",       "--quiet", input};
+      "evaluate",       "--model", tiny_model(), "--sanity", "--method", "gradcam,edges,center",
+      "--sanity-steps", "2",       "--quiet",    input};
   const RunResult r = run(base);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Spearman rank correlation"), std::string::npos) << r.out;
@@ -176,7 +173,7 @@ TEST(EvaluateCli, SanityPrintsTheCurvesAndFlagsTheModelIndependentMaps) {
 TEST(EvaluateCli, SanityPlotIsAPngWithALegendLinePerMethod) {
   const TempDir dir;
   const std::string plot = dir.path() + "/sanity.png";
-  const RunResult r = run({"evaluate", "--model", tiny(), "--sanity", "--method",
+  const RunResult r = run({"evaluate", "--model", tiny_model(), "--sanity", "--method",
                            "gradcam,edges,center", "--sanity-steps", "2", "--plot", plot, "--quiet",
                            fixture_path("npy/chelsea_mobilenet_v2.npy")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -193,8 +190,8 @@ TEST(EvaluateCli, SanityPlotIsAPngWithALegendLinePerMethod) {
 
   // Every input failing leaves nothing to draw: an error, and no file.
   const std::string none = dir.path() + "/none.png";
-  const RunResult bad = run({"evaluate", "--model", tiny(), "--sanity", "--plot", none, "--quiet",
-                             dir.path() + "/missing.npy"});
+  const RunResult bad = run({"evaluate", "--model", tiny_model(), "--sanity", "--plot", none,
+                             "--quiet", dir.path() + "/missing.npy"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find(none + ": no input was evaluated"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(none));
@@ -220,15 +217,15 @@ TEST(EvaluateCli, BadSanityOptionsAreOneErrorLine) {
 
 TEST(EvaluateCli, SanityTakesGuidedBackpropAndEdgesIsAMethodOfTheTable) {
   const std::string input = fixture_path("npy/chelsea_mobilenet_v2.npy");
-  const RunResult r = run({"evaluate", "--model", tiny(), "--sanity", "--method", "guided-backprop",
-                           "--sanity-steps", "1", "--json", "--quiet", input});
+  const RunResult r = run({"evaluate", "--model", tiny_model(), "--sanity", "--method",
+                           "guided-backprop", "--sanity-steps", "1", "--json", "--quiet", input});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json one = nlohmann::json::parse(lines_of(r.out).at(0));
   EXPECT_EQ(one["sanity"]["maps"][0]["method"], "guided-backprop");
   EXPECT_EQ(one["sanity"]["maps"][0]["spearman"].size(), 1u);
   // edges in the deletion and insertion table too.
-  const RunResult e = run({"evaluate", "--model", tiny(), "--method", "edges,random", "--steps",
-                           "2", "--quiet", input});
+  const RunResult e = run({"evaluate", "--model", tiny_model(), "--method", "edges,random",
+                           "--steps", "2", "--quiet", input});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_NE(e.out.find("\nedges "), std::string::npos) << e.out;
   const RunResult help = run({"evaluate", "--help"});

@@ -21,18 +21,15 @@ namespace {
 using testing::fixture_path;
 using testing::RunResult;
 using testing::TempDir;
-
-const std::string& tiny() {
-  return testing::tiny_model();
-}
+using testing::tiny_model;
 
 TEST(EvaluatePlotCli, ThePngShowsTheMeanCurvesOfTheRun) {
   const TempDir dir;
   const std::string png = dir / "curves.png";
   const RunResult r = testing::run_gaze(
-      {"evaluate", "--model", tiny(), "--method", "gradcam,random,center", "--layer", "top_conv",
-       "--steps", "6", "--json", "--plot", png, fixture_path("npy/chelsea_mobilenet_v2.npy"),
-       fixture_path("npy/coffee_mobilenet_v2.npy")});
+      {"evaluate", "--model", tiny_model(), "--method", "gradcam,random,center", "--layer",
+       "top_conv", "--steps", "6", "--json", "--plot", png,
+       fixture_path("npy/chelsea_mobilenet_v2.npy"), fixture_path("npy/coffee_mobilenet_v2.npy")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The mean curves from the JSON lines.
   std::vector<EvaluatedCurves> curves;
@@ -78,8 +75,9 @@ TEST(EvaluatePlotCli, BadPlotNamesAreOneErrorLine) {
   const TempDir dir;
   for (const std::string& name : {dir / "curves.jpg", dir / "no/such/folder/curves.png"}) {
     SCOPED_TRACE(name);
-    const RunResult r = testing::run_gaze({"evaluate", "--model", tiny(), "--steps", "2", "--plot",
-                                           name, fixture_path("npy/chelsea_mobilenet_v2.npy")});
+    const RunResult r =
+        testing::run_gaze({"evaluate", "--model", tiny_model(), "--steps", "2", "--plot", name,
+                           fixture_path("npy/chelsea_mobilenet_v2.npy")});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const std::vector<std::string> lines = r.err_lines();
     ASSERT_FALSE(lines.empty());
@@ -90,7 +88,7 @@ TEST(EvaluatePlotCli, BadPlotNamesAreOneErrorLine) {
   // Every input failing: no plot either.
   const std::string png = dir / "none.png";
   const RunResult r = testing::run_gaze(
-      {"evaluate", "--model", tiny(), "--steps", "2", "--plot", png, dir / "missing.npy"});
+      {"evaluate", "--model", tiny_model(), "--steps", "2", "--plot", png, dir / "missing.npy"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_FALSE(std::filesystem::exists(png));
 }
