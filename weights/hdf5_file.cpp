@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "tensor/atomic_write.h"
+#include "weights/hdf5_global_heap.h"
 
 namespace gaze::hdf5 {
 namespace {
@@ -622,6 +623,21 @@ void Group::write_dataset(const std::string& relative_path, const Tensor& values
 
 // ---- File ----
 
+namespace {
+
+// The file's size of lengths (the superblock's; 8 in every file h5py writes), which the layout of
+// its global heap collections depends on.
+size_t length_size_of(hid_t file, const std::string& label) {
+  Handle creation = checked(H5Fget_create_plist(file), label, "cannot read the file's properties");
+  size_t address_size = 0;
+  size_t length_size = 0;
+  check(H5Pget_sizes(creation.get(), &address_size, &length_size), label,
+        "cannot read the file's properties");
+  return length_size;
+}
+
+}  // namespace
+
 File::File(Handle file, std::string label, std::string path)
     : file_(std::move(file)),
       label_(std::move(label)),
@@ -644,6 +660,7 @@ File File::open_read_only(const std::string& path) {
   Handle access = file_access_properties(path);
   Handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), path,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
+  check_global_heaps(path, path, length_size_of(file.get(), path));
   return File(std::move(file), path, "");
 }
 
@@ -698,6 +715,7 @@ File File::open_image(const std::vector<unsigned char>& image, const std::string
   std::snprintf(name, sizeof name, "/dev/null/gaze-file-image-%p", static_cast<void*>(bytes));
   Handle file = checked(H5Fopen(name, H5F_ACC_RDONLY, access.get()), label,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
+  check_global_heaps(image, label, length_size_of(file.get(), label));
   return File(std::move(file), label, "");  // read-only: close() writes nothing
 }
 
