@@ -486,6 +486,20 @@ TEST(CliModel, CorruptAndNonHdf5ModelsAreOneErrorLine) {
   }
 }
 
+// The HDF5 files the fuzzer found (fuzz/regressions/hdf5/): a global heap that made libhdf5's
+// H5Aread spin forever, and a root object that libhdf5 leaks a block on and then printed "HDF5:
+// infinite loop closing library" at exit. Each is one error line, and gaze exits.
+TEST(CliModel, FuzzFoundHdf5FilesAreOneErrorLine) {
+  const std::string folder = testing::source_path("fuzz/regressions/hdf5");
+  const std::string input = npy("chelsea_mobilenet_v2.npy");
+  for (const char* name : {"vlen_free_space_size_0.h5", "root_object_header_leak.h5"}) {
+    SCOPED_TRACE(name);
+    const std::string model = folder + "/" + name;
+    EXPECT_TRUE(one_error_line(run({"inspect", model}), {model}));
+    EXPECT_TRUE(one_error_line(run({"classify", "--model", model, input}), {model}));
+  }
+}
+
 // A valid HDF5 file, but Keras weights only: no model to build.
 TEST(CliModel, WeightsOnlyHdf5IsOneErrorLine) {
   TempDir dir;
