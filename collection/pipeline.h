@@ -1,11 +1,12 @@
 // A batch of inputs as a three-stage pipeline, so that reading the next input and writing the
 // previous one's results overlap the network's pass on the current one:
 //
-//   load(i)          on a loader thread, one input ahead of run   (decode, preprocess)
-//   run(i, loaded)   on the calling thread                       (the network, with its OpenMP
-//   team) finish(i, ran)   on a finisher thread, while run does i + 1   (render, encode, write a
-//   panel) record(i, done)  on the calling thread, for i = 0, 1, ... in order (print, --jsonl,
-//   counts)
+// clang-format off
+//   load(i)          on a loader thread, one input ahead of run    (decode, preprocess)
+//   run(i, loaded)   on the calling thread                        (the network, its OpenMP team)
+//   finish(i, ran)   on a finisher thread, while run does i + 1    (render, encode, write a panel)
+//   record(i, done)  on the calling thread, for i = 0, 1, ... in order  (print, --jsonl, counts)
+// clang-format on
 //
 // Results, their order and each input's error are the same as running the stages one after the
 // other (PipelineOptions::overlap = false does exactly that, on the calling thread). An exception
