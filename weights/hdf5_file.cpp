@@ -34,7 +34,9 @@ extern "C" const char* __lsan_default_suppressions() {
 }
 // LeakSanitizer's table of the suppressions used would be extra lines on stderr, where gaze
 // promises exactly one error line.
-extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
+extern "C" const char* __lsan_default_options() {
+  return "print_suppressions=0";
+}
 #endif
 
 namespace gaze::hdf5 {
