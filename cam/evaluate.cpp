@@ -102,15 +102,7 @@ Curve perturbation_curve(const BatchScorer& scorer, const Tensor& from, const Te
 
 Tensor blur_input(const Tensor& input) {
   check_input(input);
-  constexpr int kTaps = 11;
-  constexpr double kSigma = 5.0;
-  std::vector<double> kernel(kTaps);
-  double total = 0.0;
-  for (int t = 0; t < kTaps; ++t) {
-    const double d = t - kTaps / 2;
-    total += kernel[static_cast<size_t>(t)] = std::exp(-d * d / (2.0 * kSigma * kSigma));
-  }
-  for (double& k : kernel) k /= total;
+  const std::vector<double> kernel = gaussian_kernel(11, 5.0);
   const int64_t h = input.dim(1), w = input.dim(2), c = input.dim(3);
   Tensor across(input.shape());
   Tensor out(input.shape());

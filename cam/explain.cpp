@@ -71,6 +71,18 @@ Tensor flip_left_right(const Tensor& t) {
   return out;
 }
 
+Tensor guided_saliency(const Tensor& g) {
+  if (g.rank() != 4 || g.dim(0) != 1)
+    throw Error("guided_saliency: expected a gradient [1, h, w, c], got " + to_string(g.shape()));
+  Tensor map({g.dim(1), g.dim(2)});
+  for (int64_t px = 0; px < map.size(); ++px) {
+    double sum = 0.0;
+    for (int64_t c = 0; c < g.dim(3); ++c) sum += std::abs(g.data()[px * g.dim(3) + c]);
+    map.data()[px] = static_cast<float>(sum);
+  }
+  return map;
+}
+
 Tensor augment_input(const Tensor& input, const AugVariant& variant) {
   Tensor out = variant.flip ? flip_left_right(input) : input.clone();
   for (float& v : out.values()) v *= variant.factor;
@@ -84,14 +96,15 @@ MethodSpec parse_method_spec(const std::string& spec) {
   for (size_t start = colon; start != std::string::npos;) {
     const size_t next = spec.find(':', start + 1);
     const std::string suffix = spec.substr(start + 1, next - start - 1);
-    bool& flag = suffix == "eigen" ? m.eigen_smooth : m.aug_smooth;
-    if ((suffix != "eigen" && suffix != "aug") || flag) {
-      std::string known;
-      for (const SmoothingSuffix& s : kSmoothingSuffixes) known += std::string(" :") + s.suffix;
+    const auto known = std::find_if(std::begin(kSmoothingSuffixes), std::end(kSmoothingSuffixes),
+                                    [&](const SmoothingSuffix& s) { return suffix == s.suffix; });
+    if (known == std::end(kSmoothingSuffixes) || m.*(known->flag)) {
+      std::string names;
+      for (const SmoothingSuffix& s : kSmoothingSuffixes) names += std::string(" :") + s.suffix;
       throw Error("method '" + spec + "': '" + suffix + "' is not a smoothing, or is repeated (" +
-                  "known:" + known + ")");
+                  "known:" + names + ")");
     }
-    flag = true;
+    m.*(known->flag) = true;
     start = next;
   }
   CamOptions options;
@@ -101,8 +114,9 @@ MethodSpec parse_method_spec(const std::string& spec) {
   } catch (const Error& e) {
     throw Error("method '" + spec + "': " + e.what());
   }
-  m.name = std::string(cam_method_name(m.method)) + (m.eigen_smooth ? ":eigen" : "") +
-           (m.aug_smooth ? ":aug" : "");
+  m.name = cam_method_name(m.method);
+  for (const SmoothingSuffix& s : kSmoothingSuffixes)
+    if (m.*(s.flag)) m.name += std::string(":") + s.suffix;
   return m;
 }
 
@@ -179,27 +193,24 @@ Tensor CamSession::aug_smooth_map(const std::string& layer, int class_index,
   CamOptions single = options;
   single.aug_smooth = false;
   if (variants_.empty()) {
+    // Built whole before it is kept: a session that failed half-way is never half-filled.
+    std::vector<std::unique_ptr<CamSession>> variants;
     for (const AugVariant& v : kAugVariants) {
       const bool identity = !v.flip && v.factor == 1.0f;
-      variants_.push_back(identity ? nullptr
-                                   : std::make_unique<CamSession>(model_, augment_input(input_, v),
-                                                                  layers_, with_gradients_));
+      variants.push_back(identity ? nullptr
+                                  : std::make_unique<CamSession>(model_, augment_input(input_, v),
+                                                                 layers_, with_gradients_));
     }
+    variants_ = std::move(variants);
   }
-  Tensor mean;
+  std::vector<Tensor> maps;
   for (size_t i = 0; i < variants_.size(); ++i) {
     CamSession& session = variants_[i] ? *variants_[i] : *this;
     Tensor m =
         normalize_map(relu_map(session.single_map(layer, class_index, single)), MapNorm::kMinMax);
-    if (kAugVariants[i].flip) m = flip_left_right(m);
-    if (!mean.defined()) {
-      mean = m;
-    } else {
-      for (int64_t p = 0; p < m.size(); ++p) mean.data()[p] += m.data()[p];
-    }
+    maps.push_back(kAugVariants[i].flip ? flip_left_right(m) : m);
   }
-  for (float& v : mean.values()) v /= static_cast<float>(variants_.size());
-  return mean;
+  return mean_map(maps);
 }
 
 Tensor CamSession::single_map(const std::string& layer, int class_index,

@@ -74,15 +74,23 @@ struct MethodSpec {
   bool eigen_smooth = false, aug_smooth = false;
 };
 MethodSpec parse_method_spec(const std::string& spec);
-// The suffixes, one table: {suffix, what it does} (for the help text).
+// The suffixes, one table in canonical order: {suffix, the flag it sets, what it does (for the
+// help text)}.
 struct SmoothingSuffix {
   const char* suffix;
+  bool MethodSpec::*flag;
   const char* help;
 };
 constexpr SmoothingSuffix kSmoothingSuffixes[] = {
-    {"eigen", "as 'gaze cam --eigen-smooth': the terms' first principal projection"},
-    {"aug", "as 'gaze cam --aug-smooth': the mean over flip x intensity 0.9, 1, 1.1"},
+    {"eigen", &MethodSpec::eigen_smooth,
+     "as 'gaze cam --eigen-smooth': the terms' first principal projection"},
+    {"aug", &MethodSpec::aug_smooth,
+     "as 'gaze cam --aug-smooth': the mean over flip x intensity 0.9, 1, 1.1"},
 };
+
+// The saliency map of guided backpropagation as the sanity check compares it: the channel sum of
+// |d score / d input| of a gradient [1, H, W, C], a map [H, W].
+Tensor guided_saliency(const Tensor& input_gradient);
 
 // A layer a class activation map can be taken at: a 4-D output with a spatial grid.
 bool is_spatial_layer(const Model& m, size_t i);

@@ -1,9 +1,9 @@
 #include "cam/panel.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <stdexcept>
 
 namespace gaze {
 
@@ -52,18 +52,11 @@ Image class_tile_image(const ClassTile& tile, const Image& original, const Panel
     return gradient_image(g, original.width, original.height);
   }
   if (tile.maps.empty()) throw Error("class_tile_image: a tile needs maps or a guided gradient");
-  Tensor averaged;  // mean of the layers' normalized maps at the original image's size
-  for (const Tensor& map : tile.maps) {
-    Tensor unit =
-        upsample_bilinear(normalize_map(map, style.norm), original.height, original.width);
-    if (!averaged.defined()) {
-      averaged = unit;
-    } else {
-      for (int64_t i = 0; i < unit.size(); ++i) averaged.data()[i] += unit.data()[i];
-    }
-  }
-  for (float& v : averaged.values()) v /= static_cast<float>(tile.maps.size());
-  return blend(original, colorize(averaged, style.colormap), style.alpha);
+  std::vector<Tensor> units;  // the layers' normalized maps at the original image's size
+  for (const Tensor& map : tile.maps)
+    units.push_back(
+        upsample_bilinear(normalize_map(map, style.norm), original.height, original.width));
+  return blend(original, colorize(mean_map(units), style.colormap), style.alpha);
 }
 
 Image render_panel(const Image& original, const std::string& name,
@@ -90,17 +83,24 @@ std::vector<double> parse_rating(const std::string& spec, const std::vector<std:
     const std::string name = item.substr(0, eq);
     const auto it = std::find(classes.begin(), classes.end(), name);
     if (it == classes.end()) throw Error("--rating: unknown class '" + name + "'");
-    try {
-      weights[static_cast<size_t>(it - classes.begin())] = std::stod(item.substr(eq + 1));
-    } catch (const std::exception&) {
-      throw Error("--rating: '" + item.substr(eq + 1) + "' is not a number");
+    const std::string number = item.substr(eq + 1);
+    double weight = 0.0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), weight);
+    if (number.empty() || ec != std::errc() || end != number.data() + number.size() ||
+        !std::isfinite(weight)) {
+      throw Error("--rating: '" + number + "' is not a number");
     }
+    weights[static_cast<size_t>(it - classes.begin())] = weight;
     start = comma + 1;
   }
   return weights;
 }
 
 double rating_of(const std::vector<double>& weights, const Tensor& probabilities) {
+  if (weights.size() != static_cast<size_t>(probabilities.size())) {
+    throw Error("--rating: " + std::to_string(weights.size()) + " class weights for " +
+                std::to_string(probabilities.size()) + " probabilities");
+  }
   double rated = 0.0;
   for (size_t i = 0; i < weights.size(); ++i) rated += weights[i] * probabilities.data()[i];
   return rated;

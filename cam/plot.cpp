@@ -145,9 +145,14 @@ Image draw_plot(const PlotPanel& panel, int width, int height) {
   // The series, clipped to the area.
   for (size_t s = 0; s < panel.series.size(); ++s) {
     const PlotSeries& series = panel.series[s];
+    // A NaN or infinite value (a step no input reached) is a gap in the line, never a point.
+    auto finite = [&](size_t i) {
+      return std::isfinite(series.x[i]) && std::isfinite(series.y[i]);
+    };
     for (size_t i = 0; i < series.x.size(); ++i) {
+      if (!finite(i)) continue;
       const int x = plot_px(panel, a, series.x[i]), y = plot_py(panel, a, series.y[i]);
-      if (i == 0) {
+      if (i == 0 || !finite(i - 1)) {
         fill(img, x, y, x + 1, y + 1, plot_color(s));
       } else {
         line(img, plot_px(panel, a, series.x[i - 1]), plot_py(panel, a, series.y[i - 1]), x, y,

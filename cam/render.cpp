@@ -138,6 +138,33 @@ Tensor normalize_map(const Tensor& map, MapNorm norm) {
   return out;
 }
 
+std::vector<double> gaussian_kernel(int64_t taps, double sigma) {
+  std::vector<double> k(static_cast<size_t>(taps));
+  const double centre = static_cast<double>(taps - 1) / 2.0;
+  double total = 0.0;
+  for (int64_t t = 0; t < taps; ++t) {
+    const double d = static_cast<double>(t) - centre;
+    total += k[static_cast<size_t>(t)] = std::exp(-d * d / (2.0 * sigma * sigma));
+  }
+  for (double& x : k) x /= total;
+  return k;
+}
+
+Tensor mean_map(const std::vector<Tensor>& maps) {
+  if (maps.empty()) throw Error("mean_map: no maps");
+  Tensor mean = maps[0].clone();
+  for (size_t m = 1; m < maps.size(); ++m) {
+    if (maps[m].shape() != mean.shape()) {
+      throw Error("mean_map: maps of shapes " + to_string(mean.shape()) + " and " +
+                  to_string(maps[m].shape()));
+    }
+    for (int64_t i = 0; i < mean.size(); ++i) mean.data()[i] += maps[m].data()[i];
+  }
+  if (maps.size() > 1)
+    for (float& v : mean.values()) v /= static_cast<float>(maps.size());
+  return mean;
+}
+
 Colormap parse_colormap(const std::string& name) {
   if (name == "jet") return Colormap::kJet;
   if (name == "turbo") return Colormap::kTurbo;

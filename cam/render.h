@@ -34,6 +34,13 @@ enum class MapNorm {
 // a NaN or infinite value (a broken map must not become a plausible-looking picture).
 Tensor normalize_map(const Tensor& map, MapNorm norm);
 
+// The normalized Gaussian of `sigma` over `taps` taps centred on the middle (blurs, SSIM).
+std::vector<double> gaussian_kernel(int64_t taps, double sigma);
+
+// The element-wise mean of maps of one shape (averaged layers, aug-smooth's variants). Throws
+// Error when there are none or their shapes differ.
+Tensor mean_map(const std::vector<Tensor>& maps);
+
 enum class Colormap { kJet, kTurbo, kViridis, kInferno };
 
 // "jet", "turbo", "viridis" or "inferno"; anything else throws Error listing these names.

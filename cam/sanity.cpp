@@ -9,6 +9,7 @@
 
 #include "cam/render.h"
 #include "tensor/error.h"
+#include "tensor/hash.h"
 
 namespace gaze {
 
@@ -22,15 +23,6 @@ bool is_kernel(const std::string& name) {
 // moving statistics are not.
 bool is_trainable(const std::string& name) {
   return name != "moving_mean" && name != "moving_variance";
-}
-
-uint64_t fnv1a(const std::string& bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 // Average ranks (1-based) of `v`, ties sharing the mean of their positions.
@@ -60,19 +52,6 @@ void check_pair(const Tensor& a, const Tensor& b, const char* what) {
   for (const Tensor* t : {&a, &b})
     for (float x : t->values())
       if (!std::isfinite(x)) throw Error(std::string(what) + ": a map holds a NaN or infinity");
-}
-
-// The normalized Gaussian of sigma 1.5 over `taps` taps centred on the middle.
-std::vector<double> gaussian(int64_t taps) {
-  std::vector<double> k(static_cast<size_t>(taps));
-  const double centre = static_cast<double>(taps - 1) / 2.0;
-  double total = 0.0;
-  for (int64_t t = 0; t < taps; ++t) {
-    const double d = static_cast<double>(t) - centre;
-    total += k[static_cast<size_t>(t)] = std::exp(-d * d / (2.0 * 1.5 * 1.5));
-  }
-  for (double& x : k) x /= total;
-  return k;
 }
 
 // 'valid' separable filtering of an [h, w] image: [h - kh + 1, w - kw + 1].
@@ -135,7 +114,7 @@ Tensor randomized_weight(const Weight& w, const std::string& layer_name, uint64_
     std::fill(out.values().begin(), out.values().end(), static_cast<float>(mean));
     return out;
   }
-  std::mt19937_64 rng(seed ^ fnv1a(layer_name + "/" + w.name));
+  std::mt19937_64 rng(seed ^ stable_hash(layer_name + "/" + w.name));
   std::normal_distribution<double> normal(mean, sd);
   for (float& x : out.values()) x = static_cast<float>(normal(rng));
   return out;
@@ -206,8 +185,8 @@ double ssim(const Tensor& a, const Tensor& b, double data_range) {
   check_pair(a, b, "ssim");
   if (a.rank() != 2) throw Error("ssim: the maps must be [h, w], got " + to_string(a.shape()));
   const int64_t h = a.dim(0), w = a.dim(1);
-  const std::vector<double> ky = gaussian(std::min<int64_t>(11, h));
-  const std::vector<double> kx = gaussian(std::min<int64_t>(11, w));
+  const std::vector<double> ky = gaussian_kernel(std::min<int64_t>(11, h), 1.5);
+  const std::vector<double> kx = gaussian_kernel(std::min<int64_t>(11, w), 1.5);
   std::vector<double> x(a.values().begin(), a.values().end());
   std::vector<double> y(b.values().begin(), b.values().end());
   std::vector<double> xx(x.size()), yy(x.size()), xy(x.size());
@@ -234,6 +213,29 @@ double ssim(const Tensor& a, const Tensor& b, double data_range) {
 
 double map_ssim(const Tensor& a, const Tensor& b) {
   return ssim(normalize_map(a, MapNorm::kMinMax), normalize_map(b, MapNorm::kMinMax), 1.0);
+}
+
+CascadeScores compare_under_cascade(RandomizationCascade& cascade, const Tensor& input,
+                                    const std::vector<std::string>& layers, bool gradients,
+                                    const std::vector<Tensor>& originals,
+                                    const SanityMapFn& map_of) {
+  struct ResetAtExit {
+    RandomizationCascade& cascade;
+    ~ResetAtExit() { cascade.reset(); }
+  } reset_at_exit{cascade};
+  const int64_t h = input.dim(1), w = input.dim(2);
+  CascadeScores scores;
+  scores.spearman.resize(originals.size());
+  scores.ssim.resize(originals.size());
+  for (size_t step = 0; step < cascade.counts().size(); ++step) {
+    CamSession session(cascade.at(step), input, layers, gradients);
+    for (size_t i = 0; i < originals.size(); ++i) {
+      const Tensor map = upsample_bilinear(map_of(session, i), h, w);
+      scores.spearman[i].push_back(spearman(originals[i], map));
+      scores.ssim[i].push_back(map_ssim(originals[i], map));
+    }
+  }
+  return scores;
 }
 
 std::vector<SanityCurve> sanity_curves(const std::vector<SanityComparison>& comparisons,

@@ -19,9 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "cam/explain.h"
 #include "layers/model.h"
 #include "tensor/tensor.h"
 
@@ -86,6 +88,20 @@ double spearman(const Tensor& a, const Tensor& b);
 // 11 on a side takes one window of its own size (the Gaussian cropped and renormalized).
 double ssim(const Tensor& a, const Tensor& b, double data_range = 1.0);
 
+// One input's cascade, the core of the check: for each step, a session on the randomized model
+// (keeping `layers`, with their gradients when `gradients`), map i drawn on it by
+// map_of(session, i), upsampled bilinearly to the input's size and compared with originals[i]
+// (map_of on the original model, already at the input's size) by spearman and map_ssim. Returns
+// [map][step]; the cascade is reset afterwards (also when a map throws).
+struct CascadeScores {
+  std::vector<std::vector<double>> spearman, ssim;
+};
+using SanityMapFn = std::function<Tensor(CamSession&, size_t)>;
+CascadeScores compare_under_cascade(RandomizationCascade& cascade, const Tensor& input,
+                                    const std::vector<std::string>& layers, bool gradients,
+                                    const std::vector<Tensor>& originals,
+                                    const SanityMapFn& map_of);
+
 // The sanity check's SSIM: both maps min-max normalized to [0, 1] (cam/render.h: a constant map
 // becomes all zeros), then ssim(.., .., 1).
 double map_ssim(const Tensor& a, const Tensor& b);
@@ -98,7 +114,7 @@ struct SanityCurve {
   std::vector<int> randomized;       // counts of randomized layers, per step
   std::vector<std::string> reached;  // the deepest layer randomized, per step
   std::vector<double> spearman, ssim;
-  int inputs = 0;
+  int inputs = 0;  // the maps compared: one per input and class (with --top K, K per input)
   // The means over the steps (the steps are evenly spaced, so these are the areas under the
   // curves over the share of layers randomized, up to the first step's offset).
   double mean_spearman = 0.0, mean_ssim = 0.0;

@@ -27,15 +27,6 @@ Shard parse_shard(const std::string& spec) {
   return s;
 }
 
-uint64_t stable_hash(const std::string& bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 bool in_shard(const std::string& relative, const Shard& shard) {
   return stable_hash(relative) % static_cast<uint64_t>(shard.count) ==
          static_cast<uint64_t>(shard.index);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tensor/hash.h"  // stable_hash, which picks the shard
+
 namespace gaze {
 
 struct Shard {
@@ -14,9 +16,6 @@ struct Shard {
 
 // "i/n" with 0 <= i < n; throws Error naming --shard otherwise.
 Shard parse_shard(const std::string& spec);
-
-// 64-bit FNV-1a of the bytes: stable across runs, machines and compilers (std::hash is not).
-uint64_t stable_hash(const std::string& bytes);
 
 // Whether the input whose path relative to its INPUT argument is `relative` belongs to the
 // shard. The n shards are disjoint and together hold everything, and an input's shard depends on

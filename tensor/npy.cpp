@@ -1,6 +1,7 @@
 #include "tensor/npy.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -91,6 +92,9 @@ Tensor read_npy(const std::string& path) {
   in.read(magic, 8);
   if (!in || std::memcmp(magic, kMagic, 6) != 0) throw Error(path + ": not a .npy file");
   const int major = static_cast<unsigned char>(magic[6]);
+  if (major < 1 || major > 3) {  // numpy's formats 1.0, 2.0 (4-byte header length), 3.0 (UTF-8)
+    throw Error(path + ": .npy format version " + std::to_string(major) + " (known: 1, 2, 3)");
+  }
   uint32_t header_len = 0;
   unsigned char len_bytes[4] = {};
   in.read(reinterpret_cast<char*>(len_bytes), major == 1 ? 2 : 4);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 #include <set>
 
@@ -156,6 +157,14 @@ void BatchRecorder::record(const InputEntry& entry, const std::function<BatchOut
     ++s.failed;
     s.console.line(std::string("gaze: error: ") + e.what() + "\n");
     line = error_line(entry.path, e.what());
+  } catch (const std::exception& e) {
+    // Not gaze's own error (out of memory, a library's exception): still this input's failure,
+    // and the batch goes on.
+    const std::string what =
+        entry.path + ": " + (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what());
+    ++s.failed;
+    s.console.line("gaze: error: " + what + "\n");
+    line = error_line(entry.path, what);
   }
   if (s.jsonl) {
     try {

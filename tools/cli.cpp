@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -144,6 +145,33 @@ std::string Parser::help() const {
   }
   if (!epilog_.empty()) s += "\n" + epilog_ + "\n";
   return s;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> items;
+  for (size_t start = 0; start <= text.size();) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::string join_wrapped(const std::vector<std::string>& items, size_t column, size_t width) {
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string item = items[i] + (i + 1 < items.size() ? "," : "");
+    if (i > 0 && column + 1 + item.size() > width) {
+      text += "\n";
+      column = 0;
+    } else if (i > 0) {
+      text += " ";
+      ++column;
+    }
+    text += item;
+    column += item.size();
+  }
+  return text;
 }
 
 int report_error(const std::string& message) {

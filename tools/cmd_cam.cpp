@@ -100,6 +100,13 @@ class PanelOwners {
 };
 
 // The folder a panel goes in, created when missing.
+std::string method_help() {
+  std::vector<std::string> names = cam_method_names();
+  names.front() += " (default)";
+  names.insert(names.end(), {"guided-backprop", "guided-gradcam"});
+  return cli::join_wrapped(names, 0);
+}
+
 void create_parent(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) return;
@@ -177,9 +184,7 @@ int cmd_cam(const Args& args) {
               "outputs, for --class, --rating and the output; overrides the model's own\n"
               "names (default: those, else models/imagenet_classes.txt for a 1000-output\n"
               "model, when that file exists)")
-      .option("method", "NAME",
-              "gradcam (default), gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
-              "eigencam, guided-backprop, guided-gradcam")
+      .option("method", "NAME", method_help())
       .repeated("class", "C", "class name or index to explain (default: the top class)")
       .option("top", "K", "explain the K most probable classes (instead of --class)")
       .repeated("layer", "L",
@@ -300,14 +305,7 @@ int cmd_cam(const Args& args) {
     const bool gradients = method_needs_gradients(s.options.method) && !s.guided_only;
     CamSession session(model, in.tensor, s.layers, gradients);
     const Tensor& probs = session.probabilities();
-    std::vector<int> classes;
-    for (const std::string& c : s.class_specs)
-      classes.push_back(class_index(c, class_names, probs.size()));
-    if (classes.empty()) {
-      for (const Prediction& pr : rank_predictions(probs, class_names, std::max(s.top, 1))) {
-        classes.push_back(pr.index);
-      }
-    }
+    const std::vector<int> classes = chosen_classes(s.class_specs, s.top, probs, class_names);
     CamResult r;
     r.name = std::filesystem::path(input).filename().string();
     nlohmann::json maps = nlohmann::json::array();

@@ -49,11 +49,9 @@ std::vector<std::string> parse_class_names(const std::string& spec) {
     }
     if (names.empty()) throw Error("convert: the class list " + file + " holds no names");
   } else {
-    for (size_t start = 0; start <= spec.size();) {
-      const size_t comma = std::min(spec.find(',', start), spec.size());
-      names.push_back(trim(std::string_view(spec).substr(start, comma - start)));
+    for (const std::string& item : cli::split_commas(spec)) {
+      names.push_back(trim(item));
       if (names.back().empty()) throw Error("convert: --classes has an empty name: '" + spec + "'");
-      start = comma + 1;
     }
   }
   std::set<std::string> unique;

@@ -16,7 +16,7 @@
 #include "cam/model_input.h"
 #include "cam/render.h"
 #include "cam/sanity.h"
-#include "collection/shard.h"
+#include "tensor/hash.h"
 #include "tools/batch.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -41,15 +41,19 @@ struct Method {
 // --method and --layer take comma-separated lists, and may be repeated.
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
   std::vector<std::string> out;
-  for (const std::string& v : values) {
-    size_t start = 0;
-    while (start <= v.size()) {
-      const size_t comma = std::min(v.find(',', start), v.size());
-      if (comma > start) out.push_back(v.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
+  for (const std::string& v : values)
+    for (std::string& item : cli::split_commas(v))
+      if (!item.empty()) out.push_back(std::move(item));
   return out;
+}
+
+// A method, layer or class given twice would be evaluated twice and counted twice in the table.
+void refuse_repeats(const std::vector<std::string>& names, const std::string& option) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
+        names.begin() + static_cast<std::ptrdiff_t>(i))
+      throw Error(option + ": " + names[i] + " is given twice");
+  }
 }
 
 // The lines of the smoothing suffixes, from their table.
@@ -81,6 +85,9 @@ std::vector<Method> parse_methods(const std::vector<std::string>& names, bool sa
       methods.push_back({spec.name, nullptr, spec, false});
     }
   }
+  std::vector<std::string> canonical;  // gradcam:aug:eigen and gradcam:eigen:aug are one method
+  for (const Method& m : methods) canonical.push_back(m.name);
+  refuse_repeats(canonical, "--method");
   return methods;
 }
 
@@ -108,16 +115,7 @@ Tensor method_map(const Method& m, CamSession& session, const std::string& layer
         return edges_map(input);
     }
   }
-  if (m.guided) {
-    const Tensor g = session.guided_gradients(k, base.score);
-    Tensor map({g.dim(1), g.dim(2)});
-    for (int64_t px = 0; px < map.size(); ++px) {
-      double sum = 0.0;
-      for (int64_t c = 0; c < g.dim(3); ++c) sum += std::abs(g.data()[px * g.dim(3) + c]);
-      map.data()[px] = static_cast<float>(sum);
-    }
-    return map;
-  }
+  if (m.guided) return guided_saliency(session.guided_gradients(k, base.score));
   CamOptions options = base;
   options.method = m.cam.method;
   options.eigen_smooth = m.cam.eigen_smooth;
@@ -195,19 +193,6 @@ std::string summary_table(const std::vector<Result>& results, const std::vector<
   return table.str();
 }
 
-// The classes to explain on an input: --class, else the --top K (default 1) most probable.
-std::vector<int> chosen_classes(const std::vector<std::string>& class_specs, int top,
-                                const Tensor& probs, const std::vector<std::string>& class_names) {
-  std::vector<int> classes;
-  for (const std::string& c : class_specs)
-    classes.push_back(class_index(c, class_names, probs.size()));
-  if (classes.empty()) {
-    for (const Prediction& pr : rank_predictions(probs, class_names, std::max(top, 1)))
-      classes.push_back(pr.index);
-  }
-  return classes;
-}
-
 // What --sanity needs besides the parser and the batch.
 struct SanityRun {
   const LoadedModel& loaded;
@@ -283,34 +268,28 @@ int run_sanity(const cli::Parser& p, const StopSignal& stop, const BatchPlan& pl
       int k;
       const std::string* layer;
       const Method* method;
-      Tensor map;
     };
     std::vector<Original> originals;
+    std::vector<Tensor> original_maps;
     std::vector<Prediction> predictions;
+    const auto map_of = [&](CamSession& session, size_t o) {
+      const Original& orig = originals[o];
+      return method_map(*orig.method, session, *orig.layer, orig.k, r.cam_options, entry,
+                        in.tensor);
+    };
     {
       CamSession session(model, in.tensor, r.layers, gradients);
       predictions = rank_predictions(session.probabilities(), r.class_names, 0);
       for (int k : chosen_classes(r.class_specs, r.top, session.probabilities(), r.class_names))
         for (const std::string& layer : r.layers)
-          for (const Method& m : r.methods)
-            originals.push_back(
-                {k, &layer, &m,
-                 upsample_bilinear(
-                     method_map(m, session, layer, k, r.cam_options, entry, in.tensor), h, w)});
+          for (const Method& m : r.methods) originals.push_back({k, &layer, &m});
+      for (size_t o = 0; o < originals.size(); ++o)
+        original_maps.push_back(upsample_bilinear(map_of(session, o), h, w));
     }
-    std::vector<std::vector<double>> rho(originals.size()), sim(originals.size());
-    for (size_t s = 0; s < cascade.counts().size(); ++s) {
-      CamSession session(cascade.at(s), in.tensor, r.layers, gradients);
-      for (size_t o = 0; o < originals.size(); ++o) {
-        const Original& orig = originals[o];
-        const Tensor map = upsample_bilinear(
-            method_map(*orig.method, session, *orig.layer, orig.k, r.cam_options, entry, in.tensor),
-            h, w);
-        rho[o].push_back(spearman(orig.map, map));
-        sim[o].push_back(map_ssim(orig.map, map));
-      }
-    }
-    cascade.reset();
+    const CascadeScores scores =
+        compare_under_cascade(cascade, in.tensor, r.layers, gradients, original_maps, map_of);
+    const std::vector<std::vector<double>>& rho = scores.spearman;
+    const std::vector<std::vector<double>>& sim = scores.ssim;
     nlohmann::json maps = nlohmann::json::array();
     std::string text = entry.path + "\n";
     std::vector<SanityComparison> mine;
@@ -410,9 +389,10 @@ int cmd_evaluate(const Args& args) {
       .option("labels", "FILE", "class names, as for 'gaze cam'")
       .repeated("method", "M,...",
                 "methods to evaluate, comma-separated or repeated (default gradcam,random,\n"
-                "center): gradcam, gradcam++, cam, hirescam, xgradcam, layercam, scorecam,\n"
-                "eigencam; with --sanity also guided-backprop (the channel sum of |d score /\n"
-                "d input|); and the baselines, which do not look at the model:" +
+                "center). The class-map methods:\n" +
+                    cli::join_wrapped(cam_method_names(), 0) +
+                    ";\nwith --sanity also guided-backprop (the channel sum of |d score /\n"
+                    "d input|); and the baselines, which do not look at the model:" +
                     baselines_help() +
                     "\nA class-map method takes smoothings as suffixes, NAME[:eigen][:aug] (e.g.\n"
                     "gradcam:eigen, layercam:eigen:aug), each its own row:" +
@@ -491,6 +471,7 @@ int cmd_evaluate(const Args& args) {
   const std::vector<std::string> class_names = class_names_for(p, loaded);
   std::vector<std::string> layers = split_list(p.all("layer"));
   if (layers.empty()) layers = {model.layer(default_cam_layer(model)).name()};
+  refuse_repeats(layers, "--layer");
   for (const std::string& layer : layers) {
     if (!is_spatial_layer(model, model.index_of(layer))) {
       throw Error("layer '" + layer + "' has output " +
@@ -498,8 +479,12 @@ int cmd_evaluate(const Args& args) {
                   ", not a spatial map [h, w, channels] (see 'gaze layers')");
     }
   }
-  for (const std::string& c : class_specs)
-    class_index(c, class_names, model.output_shape(model.output_index()).back());
+  std::vector<std::string> class_indexes;  // "Porn" and "3" may name one class
+  for (const std::string& c : class_specs) {
+    class_indexes.push_back("class " + std::to_string(
+        class_index(c, class_names, model.output_shape(model.output_index()).back())));
+  }
+  refuse_repeats(class_indexes, "--class");
   if (sanity) {
     // The randomized model: a second load of the same file, so the original is never touched.
     RandomizationCascade cascade(

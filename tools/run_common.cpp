@@ -192,6 +192,18 @@ int class_index(const std::string& spec, const std::vector<std::string>& classes
               std::to_string(count - 1) + ")");
 }
 
+std::vector<int> chosen_classes(const std::vector<std::string>& class_specs, int top,
+                                const Tensor& probs, const std::vector<std::string>& class_names) {
+  std::vector<int> classes;
+  for (const std::string& c : class_specs)
+    classes.push_back(class_index(c, class_names, probs.size()));
+  if (classes.empty()) {
+    for (const Prediction& pr : rank_predictions(probs, class_names, std::max(top, 1)))
+      classes.push_back(pr.index);
+  }
+  return classes;
+}
+
 std::string label_of(int k, const std::vector<std::string>& classes) {
   return static_cast<size_t>(k) < classes.size() ? classes[static_cast<size_t>(k)]
                                                  : "class_" + std::to_string(k);

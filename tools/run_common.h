@@ -54,6 +54,10 @@ std::string progress_line(const std::string& input, double milliseconds);
 
 // --class's value: a class name, else an index below `count`; Error listing the names otherwise.
 int class_index(const std::string& spec, const std::vector<std::string>& classes, int64_t count);
+// The classes to explain on an input: --class (class_specs), else the --top K (default 1) most
+// probable.
+std::vector<int> chosen_classes(const std::vector<std::string>& class_specs, int top,
+                                const Tensor& probs, const std::vector<std::string>& class_names);
 // The name of class k: classes[k], else "class_<k>".
 std::string label_of(int k, const std::vector<std::string>& classes);
 

@@ -141,6 +141,13 @@ LoadedModel load_keras_model(const std::string& path, const LayerRegistry& layer
     assign_weights_by_name(loaded.model, file, path);
     if (auto it = file.attributes.find("gaze_class_names"); it != file.attributes.end()) {
       loaded.class_names = parse_class_names(it->second, path);
+      const Model& model = loaded.model;
+      const int64_t outputs = model.output_shape(model.output_index()).back();
+      if (loaded.class_names.size() != static_cast<size_t>(outputs)) {
+        throw Error(path + ": attribute gaze_class_names has " +
+                    std::to_string(loaded.class_names.size()) + " names for the model's " +
+                    std::to_string(outputs) + " outputs");
+      }
     }
     if (auto it = file.attributes.find("gaze_preprocessing"); it != file.attributes.end()) {
       loaded.preprocessing = it->second;

@@ -33,6 +33,15 @@ TEST(Panel, BadRatingsAreNamedErrors) {
   EXPECT_EQ(message("Sexy"), "--rating: 'Sexy' is not CLASS=WEIGHT");
   EXPECT_EQ(message("Cat=1"), "--rating: unknown class 'Cat'");
   EXPECT_EQ(message("Sexy=lots"), "--rating: 'lots' is not a number");
+  EXPECT_EQ(message("Sexy=10abc"), "--rating: '10abc' is not a number");  // no partial numbers
+  EXPECT_EQ(message("Sexy=nan"), "--rating: 'nan' is not a number");
+  EXPECT_EQ(message("Sexy=inf"), "--rating: 'inf' is not a number");
+  EXPECT_EQ(message("Sexy="), "--rating: '' is not a number");
+}
+
+TEST(Panel, RatingRefusesWeightsForAnotherNumberOfClasses) {
+  const std::vector<double> w = parse_rating("Sexy=10", kClasses);
+  EXPECT_THROW(rating_of(w, Tensor::from({1, 3}, {0.2f, 0.3f, 0.5f})), Error);
 }
 
 TEST(Panel, CaptionsNameClassMethodAndLayers) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -82,6 +83,21 @@ TEST(Plot, LinesArePaintedInTheirColourWhereTheAxesSay) {
   EXPECT_EQ(swatches, 3);  // 3 px high
   // The white outside the area's right edge.
   EXPECT_EQ(at(img, 399, a.top + a.height / 2), kWhite);
+}
+
+TEST(Plot, ANonFiniteValueIsAGapInTheLine) {
+  PlotPanel p = two_lines();
+  p.series.pop_back();  // the flat line at y = 0.5, with its middle point not a number
+  p.series[0] = {"gappy", {0.0, 0.5, 1.0}, {0.5, std::nan(""), 0.5}};
+  const Image img = draw_plot(p, 400, 454);
+  const PlotArea a = plot_area(p, 400, 454);
+  const int y = plot_py(p, a, 0.5);
+  // Both ends are drawn (a dot each), nothing between them at any height.
+  EXPECT_EQ(at(img, plot_px(p, a, 0.0), y), plot_color(0));
+  EXPECT_EQ(at(img, plot_px(p, a, 1.0), y), plot_color(0));
+  for (int x = plot_px(p, a, 0.05); x < plot_px(p, a, 0.95); ++x)
+    for (int yy = a.top; yy <= a.top + a.height; ++yy)
+      ASSERT_NE(at(img, x, yy), plot_color(0)) << x << "," << yy;
 }
 
 TEST(Plot, PanelsSideBySide) {

@@ -303,6 +303,37 @@ TEST(SanityCheck, RandomizingTheWeightsChangesGradCamAndLeavesEdgesUnchanged) {
   EXPECT_TRUE(same_values(maps_of(cascade.at(last), input, k).gradcam, after.gradcam));
 }
 
+// compare_under_cascade against the maps drawn step by step by hand (maps_of), and the cascade
+// reset afterwards, also when a map throws half-way.
+TEST(SanityCheck, CompareUnderCascadeIsTheStepByStepComparisonAndResets) {
+  const LoadedModel original = load_model(sequential_cnn());
+  const Tensor input = photo();
+  const int k = top_class(original.model, input);
+  const Maps before = maps_of(original.model, input, k);
+  const std::string layer = original.model.layer(default_cam_layer(original.model)).name();
+  RandomizationCascade cascade(load_model(sequential_cnn()).model, 1, 3);
+  const auto map_of = [&](CamSession& session, size_t i) {
+    return i == 0 ? relu_map(session.map(layer, k, CamOptions{})) : edges_map(input);
+  };
+  const CascadeScores scores =
+      compare_under_cascade(cascade, input, {layer}, true, {before.gradcam, before.edges}, map_of);
+  ASSERT_EQ(scores.spearman.size(), 2u);
+  ASSERT_EQ(scores.spearman[0].size(), cascade.counts().size());
+  for (size_t step = 0; step < cascade.counts().size(); ++step) {
+    const Maps after = maps_of(cascade.at(step), input, k);
+    EXPECT_EQ(scores.spearman[0][step], spearman(before.gradcam, after.gradcam)) << step;
+    EXPECT_EQ(scores.ssim[0][step], map_ssim(before.gradcam, after.gradcam)) << step;
+    EXPECT_EQ(scores.spearman[1][step], 1.0) << step;
+    EXPECT_EQ(scores.ssim[1][step], 1.0) << step;
+  }
+  EXPECT_LT(scores.spearman[0].back(), 0.5);
+  cascade.at(2);  // left randomized by the loop above: the call below must reset it
+  EXPECT_THROW(compare_under_cascade(cascade, input, {layer}, true, {before.gradcam},
+                                     [](CamSession&, size_t) -> Tensor { throw Error("boom"); }),
+               Error);
+  EXPECT_TRUE(same_values(maps_of(cascade.model(), input, k).gradcam, before.gradcam));
+}
+
 TEST(SanityCheck, TheSeedDecidesTheRandomModel) {
   const Tensor input = photo();
   const LoadedModel original = load_model(sequential_cnn());
@@ -333,8 +364,10 @@ TEST(SanityCheck, OnInceptionV3GradCamForgetsTheModelAndGuidedBackpropDoesNot) {
         load_model_input(testing::fixture_path(photo), original.model, Preprocessing::kNsfwjs)
             .tensor;
     const int k = top_class(original.model, input);
-    auto both = [&](const Model& m) {
-      CamSession session(m, input, {"mixed10"}, true);
+    // Map 0 Grad-CAM, map 1 guided backpropagation's channel sum of |d score / d input|,
+    // written out here as its definition says.
+    const auto map_of = [&](CamSession& session, size_t i) {
+      if (i == 0) return relu_map(session.map("mixed10", k, CamOptions{}));
       const Tensor g = session.guided_gradients(k, ScoreKind::kLogit);
       Tensor sum({g.dim(1), g.dim(2)});
       for (int64_t px = 0; px < sum.size(); ++px) {
@@ -342,17 +375,22 @@ TEST(SanityCheck, OnInceptionV3GradCamForgetsTheModelAndGuidedBackpropDoesNot) {
         for (int64_t c = 0; c < g.dim(3); ++c) total += std::abs(g.data()[px * g.dim(3) + c]);
         sum.data()[px] = static_cast<float>(total);
       }
-      return std::pair{
-          upsample_bilinear(relu_map(session.map("mixed10", k, CamOptions{})), 299, 299), sum};
+      EXPECT_TRUE(same_values(sum, guided_saliency(g)));
+      return sum;
     };
-    const auto [gradcam_0, guided_0] = both(original.model);
+    std::vector<Tensor> originals;
+    {
+      CamSession session(original.model, input, {"mixed10"}, true);
+      for (size_t i = 0; i < 2; ++i)
+        originals.push_back(upsample_bilinear(map_of(session, i), 299, 299));
+    }
+    const CascadeScores scores =
+        compare_under_cascade(cascade, input, {"mixed10"}, true, originals, map_of);
     for (size_t step = 0; step < cascade.counts().size(); ++step) {
-      const auto [gradcam_k, guided_k] = both(cascade.at(step));
-      gradcam += spearman(gradcam_0, gradcam_k);
-      guided += spearman(guided_0, guided_k);
+      gradcam += scores.spearman[0][step];
+      guided += scores.spearman[1][step];
       ++n;
     }
-    cascade.reset();
   }
   std::printf("mean Spearman over 2 photos x 4 steps: gradcam %.3f, guided-backprop %.3f\n",
               gradcam / n, guided / n);

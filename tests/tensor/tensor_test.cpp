@@ -109,6 +109,29 @@ TEST(Npy, DataIsCheckedAgainstTheFileAndPipesAreReadBeforeAllocating) {
   }
 }
 
+// Only numpy's format versions 1, 2 and 3 are read; any other is refused, not guessed at.
+TEST(Npy, UnknownFormatVersionsAreRefused) {
+  const std::string path = testing::test_temp_path("v.npy");
+  write_npy(path, Tensor::from({2}, {1, 2}));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(bytes[6], 1);  // written as format 1.0
+  for (const char major : {0, 4, 9}) {
+    std::string changed = bytes;
+    changed[6] = major;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << changed;
+    EXPECT_NE(testing::error_of([&] {
+                read_npy(path);
+              }).find("format version " + std::to_string(major) + " (known: 1, 2, 3)"),
+              std::string::npos)
+        << int(major);
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(Gemm, MatchesNaiveProductForEveryTransposition) {
   const int64_t m = 5, n = 4, k = 3;
   for (Transpose ta : {Transpose::kNo, Transpose::kYes}) {

@@ -107,6 +107,11 @@ TEST(EvaluateCli, BadMethodLayerAndClassAreOneErrorLine) {
       {{"--layer", "no_such_layer"}, "no_such_layer"},
       {{"--class", "unicorn"}, "unicorn"},
       {{"--steps", "0"}, "--steps"},
+      // Repeats would be evaluated and counted twice.
+      {{"--method", "gradcam,random", "--method", "gradcam"}, "gradcam is given twice"},
+      {{"--method", "gradcam:aug:eigen,gradcam:eigen:aug"}, "gradcam:eigen:aug is given twice"},
+      {{"--layer", "top_conv,pool2,top_conv"}, "top_conv is given twice"},
+      {{"--class", "0", "--class", "0"}, "class 0 is given twice"},
   };
   for (const auto& [options, mention] : cases) {
     SCOPED_TRACE(mention);

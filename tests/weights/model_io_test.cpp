@@ -132,6 +132,20 @@ TEST(ModelIo, FullModelRoundTripLoadsByName) {
   f.model_config.clear();
   write_keras_h5(weights_only, f);
   EXPECT_THROW(load_keras_model(weights_only), Error);
+  // Class names must name every output, no more and no fewer (`--rating` indexes them).
+  for (const char* names : {R"(["a","b","c","d","e","f"])", R"(["a","b","c","d"])"}) {
+    f.model_config =
+        read_text(std::string(GAZE_SOURCE_DIR) + "/tests/fixtures/nsfwjs_mobilenet_v2_config.json");
+    f.attributes["gaze_class_names"] = names;
+    write_keras_h5(path, f);
+    try {
+      load_keras_model(path);
+      ADD_FAILURE() << "no error for " << names;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("names for the model's 5 outputs"), std::string::npos)
+          << e.what();
+    }
+  }
   std::filesystem::remove(path);
   std::filesystem::remove(weights_only);
 }
