@@ -658,17 +658,40 @@ class TfjsReader {
     return decode_base64(payload.substr(1, payload.size() - 2), where);
   }
 
+  // Before any shard is read: shards larger on disk than the manifest's weights can be are
+  // refused by their size, so a stray or hostile file is never loaded whole into memory. A .bin
+  // shard holds the bytes; a bundle their base64 (4 characters per 3 bytes) in a small wrapper.
+  void check_shard_sizes(const WeightGroup& group, int64_t needed) const {
+    constexpr uintmax_t kBundleWrapper = uintmax_t{1} << 16;
+    const uintmax_t limit = bundle_ ? (static_cast<uintmax_t>(needed) + 2) / 3 * 4 + kBundleWrapper
+                                    : static_cast<uintmax_t>(needed);
+    uintmax_t total = 0;
+    for (const std::string& name : group.paths) {
+      const fs::path file = dir_ / (bundle_ ? name + ".min.js" : name);
+      std::error_code error;
+      const uintmax_t size = fs::file_size(file, error);
+      if (error) continue;  // read_shard names the problem
+      total += size;
+      if (total > limit) {
+        fail("weight shard " + file.string() + " makes the shards " + std::to_string(total) +
+             " bytes, more than the " + std::to_string(needed) + " bytes of weights they hold" +
+             (bundle_ ? " (as base64 in a bundle)" : ""));
+      }
+    }
+  }
+
   // Appends the group's weights to `weights`: TF.js packs them back to back, in manifest order,
   // across the concatenation of the group's shards.
   void decode_group(const WeightGroup& group,
                     std::vector<std::pair<std::string, Tensor>>& weights) const {
+    int64_t needed = 0;
+    for (const ManifestWeight& weight : group.weights) needed += weight.byte_size();
+    check_shard_sizes(group, needed);
     std::vector<uint8_t> bytes;
     for (const std::string& name : group.paths) {
       const std::vector<uint8_t> shard = read_shard(name);
       bytes.insert(bytes.end(), shard.begin(), shard.end());
     }
-    int64_t needed = 0;
-    for (const ManifestWeight& weight : group.weights) needed += weight.byte_size();
     if (needed != static_cast<int64_t>(bytes.size())) {
       fail("weights need " + std::to_string(needed) + " bytes, shards hold " +
            std::to_string(bytes.size()));

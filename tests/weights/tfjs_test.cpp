@@ -495,6 +495,30 @@ TEST_F(TfjsTest, ShortShardIsAnError) {
                                std::to_string(total - 1));
 }
 
+// Shards larger than the weights they hold are refused by their size before any is read: a
+// 1 GiB sparse file is never loaded.
+TEST_F(TfjsTest, OversizedShardsAreRefusedBeforeTheyAreRead) {
+  const auto [first, second] = split_shards(model_, kSplit);
+  const size_t total = first.size() + second.size();
+  {
+    const fs::path path = write_model_json(dir_, model_);
+    write_file(dir_ / "group1-shard2of2.bin", second + "x");
+    const std::string message = error_reading(path);
+    EXPECT_STARTS_WITH(message, path.string());
+    EXPECT_CONTAINS(message, "group1-shard2of2.bin makes the shards " + std::to_string(total + 1) +
+                                 " bytes, more than the " + std::to_string(total) + " bytes");
+  }
+  for (const bool bundle : {false, true}) {
+    const fs::path path = bundle ? write_bundle(dir_, model_) : write_model_json(dir_, model_);
+    const fs::path shard = dir_ / (bundle ? "group1-shard2of2.min.js" : "group1-shard2of2.bin");
+    fs::resize_file(shard, uintmax_t{1} << 30);
+    const std::string message = error_reading(path);
+    EXPECT_CONTAINS(message, shard.filename().string() + " makes the shards ") << bundle;
+    EXPECT_CONTAINS(message, "more than the " + std::to_string(total) + " bytes") << bundle;
+  }
+  // A bundle's base64 and wrapper are within the limit (the other tests read whole bundles).
+}
+
 TEST_F(TfjsTest, BadBase64IsAnError) {
   const fs::path path = write_bundle(dir_, model_);
   const auto [first, second] = split_shards(model_, kSplit);
