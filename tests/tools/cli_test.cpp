@@ -488,11 +488,19 @@ TEST(CliModel, CorruptAndNonHdf5ModelsAreOneErrorLine) {
 
 // The HDF5 files the fuzzer found (fuzz/regressions/hdf5/): a global heap that made libhdf5's
 // H5Aread spin forever, and a root object that libhdf5 leaks a block on and then printed "HDF5:
-// infinite loop closing library" at exit. Each is one error line, and gaze exits.
+// infinite loop closing library" at exit, and a metadata cache entry of 2^51 bytes. Each is one
+// error line, and gaze exits.
 TEST(CliModel, FuzzFoundHdf5FilesAreOneErrorLine) {
   const std::string folder = testing::source_path("fuzz/regressions/hdf5");
   const std::string input = npy("chelsea_mobilenet_v2.npy");
-  for (const char* name : {"vlen_free_space_size_0.h5", "root_object_header_leak.h5"}) {
+  std::vector<std::string> names = {"vlen_free_space_size_0.h5", "root_object_header_leak.h5"};
+#if !defined(__SANITIZE_ADDRESS__)  // GCC's ASan build (tools/test.sh --sanitize)
+  // libhdf5 mallocs 2^51 bytes for a metadata cache entry, fails and says so. Under ASan the
+  // failed malloc also prints a warning of its own (a line gaze does not write), so this one is
+  // checked in the optimized pass only; fuzz_replay_hdf5 replays it under the sanitizers.
+  names.push_back("cache_entry_size_2_51.h5");
+#endif
+  for (const std::string& name : names) {
     SCOPED_TRACE(name);
     const std::string model = folder + "/" + name;
     EXPECT_TRUE(one_error_line(run({"inspect", model}), {model}));
