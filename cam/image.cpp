@@ -61,6 +61,16 @@ Image decode_stb(const std::string& path, std::string_view bytes) {
     throw Error(path + ": not a readable image (" + stbi_failure_reason() + ")");
   if (w <= 0 || h <= 0) throw Error(path + ": image has zero size");
   check_pixel_limit(path, w, h);
+  // stb's formats pack at most a few thousand pixels into a byte (GIF's LZW, at its longest
+  // codes, about 2,700; BMP, TGA and PSD run lengths far fewer), and stb fills what a short file
+  // lacks: a 21-byte GIF naming a 2049x16641 canvas decoded to 34 MP and 600 MB (fuzz/
+  // image_fuzz.cpp). Past the first megapixel, more than 4,096 pixels per byte is a bomb.
+  constexpr int64_t kFreePixels = int64_t{1} << 20, kPixelsPerByte = 4096;
+  if (static_cast<int64_t>(w) * h > kFreePixels + kPixelsPerByte * static_cast<int64_t>(size)) {
+    throw Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " in " +
+                std::to_string(size) +
+                " bytes, more pixels than its format packs into them (a decompression bomb)");
+  }
   std::unique_ptr<unsigned char, StbFree> pixels(
       stbi_load_from_memory(data, size, &w, &h, &channels, 0));
   if (!pixels) throw Error(path + ": cannot decode image (" + stbi_failure_reason() + ")");

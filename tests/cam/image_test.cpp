@@ -185,6 +185,33 @@ TEST(DecodeErrors, PngHeaderOfTheLargestSizeIsRefusedWithoutOverflow) {
   expect_refused(write_temp("widest.png", png), "4294967295x4294967295");
 }
 
+// stb's formats: a 21-byte GIF whose canvas is 2049x16641 (found by fuzz/image_fuzz.cpp: stb
+// decoded it to 34 MP of background) is refused by its pixels per byte; a real GIF and BMP of
+// the same few bytes per pixel still load.
+TEST(DecodeErrors, StbImagesWithFarMorePixelsThanBytesAreRefused) {
+  const std::string bomb("GIF89a\x01\x08\x01\x41\x80\x00\x00\xff\xff\xff\x00\x00\x00\x2c\x00", 21);
+  expect_refused(write_temp("bomb.gif", bomb), "2049x16641 in 21 bytes");
+  // 2x1 GIF: a black and a white pixel (LZW, 2-bit codes: clear, 0, 1, end).
+  const std::string gif(
+      "GIF89a\x02\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+      ",\x00\x00\x00\x00\x02\x00\x01\x00\x00\x02\x02\x44\x0a\x00;",
+      35);
+  const Image small = load_image(write_temp("two.gif", gif));
+  EXPECT_EQ(small.width, 2);
+  EXPECT_EQ(small.height, 1);
+  EXPECT_EQ(small.rgb, (std::vector<uint8_t>{0, 0, 0, 255, 255, 255}));
+  // A 1024x1025 BMP of 24-bit pixels (uncompressed, 3 bytes each) is far inside the bound.
+  const int bw = 1024, bh = 1025;
+  const uint32_t row = bw * 3, data = row * bh;
+  std::string bmp = "BM" + le(54 + data, 4) + le(0, 4) + le(54, 4) + le(40, 4) + le(bw, 4) +
+                    le(bh, 4) + le(1, 2) + le(24, 2) + le(0, 4) + le(data, 4) + le(0, 16);
+  bmp += std::string(data, '\x40');
+  const Image big = load_image(write_temp("big.bmp", bmp));
+  EXPECT_EQ(big.width, bw);
+  EXPECT_EQ(big.height, bh);
+  EXPECT_EQ(big.rgb[0], 0x40);
+}
+
 TEST(SaveImage, PngRoundTripsExactly) {
   const Image image = load_image(fixture_path("images/chelsea.jpg"));
   const std::string path = testing::test_temp_path("round.png");
