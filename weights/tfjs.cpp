@@ -540,6 +540,11 @@ class TfjsReader {
                         std::vector<ModelLayer>& layers, std::set<std::string>& names,
                         int depth) const {
     if (depth > 32) fail("models nested too deeply");
+    // A nested model's entry may have no config: nlohmann's const operator[] of a missing key
+    // reads past its object (found by fuzz/tfjs_fuzz.cpp), so look it up first.
+    if (!model_config.is_object() || !model_config.contains("config"))
+      fail("a nested model " + (group.empty() ? std::string() : "in '" + group + "' ") +
+           "has no config");
     const Json& config = model_config["config"];
     const Json* list = config.is_array() ? &config : nullptr;
     if (config.is_object() && config.contains("layers")) list = &config["layers"];

@@ -595,6 +595,19 @@ TEST_F(TfjsTest, UnsupportedDtypesAreErrors) {
   EXPECT_CONTAINS(error_reading(path), "\"float16\"");
 }
 
+// A nested model listed without its config (found by fuzz/tfjs_fuzz.cpp: the lookup read past
+// the JSON object) is one error naming what is missing.
+TEST_F(TfjsTest, NestedModelWithoutAConfigIsAnError) {
+  const fs::path path = dir_ / "model.json";
+  write_file(path, R"({"format": "layers-model", "modelTopology": {"model_config": {
+      "class_name": "Functional", "config": {"layers": [
+        {"class_name": "Sequential", "name": "inner"}]}}}, "weightsManifest": []})");
+  const std::string message = error_reading(path);
+  EXPECT_STARTS_WITH(message, path.string());
+  EXPECT_CONTAINS(message, "nested model");
+  EXPECT_CONTAINS(message, "has no config");
+}
+
 TEST_F(TfjsTest, GraphModelIsRefused) {
   const fs::path path = dir_ / "model.json";
   write_file(path, R"({"format": "graph-model", "modelTopology": {"node": []},
