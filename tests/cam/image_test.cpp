@@ -204,7 +204,8 @@ TEST(DecodeErrors, StbImagesWithFarMorePixelsThanBytesAreRefused) {
   const int bw = 1024, bh = 1025;
   const uint32_t row = bw * 3, data = row * bh;
   std::string bmp = "BM" + le(54 + data, 4) + le(0, 4) + le(54, 4) + le(40, 4) + le(bw, 4) +
-                    le(bh, 4) + le(1, 2) + le(24, 2) + le(0, 4) + le(data, 4) + le(0, 16);
+                    le(bh, 4) + le(1, 2) + le(24, 2) + le(0, 4) + le(data, 4) +
+                    std::string(16, '\0');  // resolution, palette: unused
   bmp += std::string(data, '\x40');
   const Image big = load_image(write_temp("big.bmp", bmp));
   EXPECT_EQ(big.width, bw);
