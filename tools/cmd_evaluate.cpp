@@ -481,8 +481,9 @@ int cmd_evaluate(const Args& args) {
   }
   std::vector<std::string> class_indexes;  // "Porn" and "3" may name one class
   for (const std::string& c : class_specs) {
-    class_indexes.push_back("class " + std::to_string(
-        class_index(c, class_names, model.output_shape(model.output_index()).back())));
+    class_indexes.push_back("class " +
+                            std::to_string(class_index(
+                                c, class_names, model.output_shape(model.output_index()).back())));
   }
   refuse_repeats(class_indexes, "--class");
   if (sanity) {
