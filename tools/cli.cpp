@@ -157,8 +157,9 @@ std::vector<std::string> split_commas(const std::string& text) {
   return items;
 }
 
-std::string join_wrapped(const std::vector<std::string>& items, size_t column, size_t width) {
+std::string join_wrapped(const std::vector<std::string>& items, size_t width) {
   std::string text;
+  size_t column = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string item = items[i] + (i + 1 < items.size() ? "," : "");
     if (i > 0 && column + 1 + item.size() > width) {

@@ -52,9 +52,9 @@ class Parser {
 // decides what an empty item means); "" -> {""}.
 std::vector<std::string> split_commas(const std::string& text);
 
-// `items` joined by ", " for a help text, broken before an item that would pass column `width`;
-// the first line starts at column `column`. For lists generated from a table (the methods).
-std::string join_wrapped(const std::vector<std::string>& items, size_t column, size_t width = 78);
+// `items` joined by ", " for a help text, broken before an item that would pass column `width`.
+// For lists generated from a table (the methods).
+std::string join_wrapped(const std::vector<std::string>& items, size_t width = 78);
 
 // Prints "gaze: error: <message>" on one line to stderr; returns 1 (the exit code).
 int report_error(const std::string& message);

@@ -99,14 +99,15 @@ class PanelOwners {
   std::map<std::string, std::string> owner_;
 };
 
-// The folder a panel goes in, created when missing.
+// --method's help: the CAM methods from their table, then the two guided ones.
 std::string method_help() {
   std::vector<std::string> names = cam_method_names();
   names.front() += " (default)";
   names.insert(names.end(), {"guided-backprop", "guided-gradcam"});
-  return cli::join_wrapped(names, 0);
+  return cli::join_wrapped(names);
 }
 
+// The folder a panel goes in, created when missing.
 void create_parent(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) return;

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 
 #include "cam/evaluate.h"
 #include "cam/evaluate_plot.h"
@@ -49,11 +50,9 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
 
 // A method, layer or class given twice would be evaluated twice and counted twice in the table.
 void refuse_repeats(const std::vector<std::string>& names, const std::string& option) {
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
-        names.begin() + static_cast<std::ptrdiff_t>(i))
-      throw Error(option + ": " + names[i] + " is given twice");
-  }
+  std::set<std::string> seen;
+  for (const std::string& name : names)
+    if (!seen.insert(name).second) throw Error(option + ": " + name + " is given twice");
 }
 
 // The lines of the smoothing suffixes, from their table.
@@ -390,7 +389,7 @@ int cmd_evaluate(const Args& args) {
       .repeated("method", "M,...",
                 "methods to evaluate, comma-separated or repeated (default gradcam,random,\n"
                 "center). The class-map methods:\n" +
-                    cli::join_wrapped(cam_method_names(), 0) +
+                    cli::join_wrapped(cam_method_names()) +
                     ";\nwith --sanity also guided-backprop (the channel sum of |d score /\n"
                     "d input|); and the baselines, which do not look at the model:" +
                     baselines_help() +

@@ -543,8 +543,7 @@ class TfjsReader {
     // A nested model's entry may have no config: nlohmann's const operator[] of a missing key
     // reads past its object (found by fuzz/tfjs_fuzz.cpp), so look it up first.
     if (!model_config.is_object() || !model_config.contains("config"))
-      fail("a nested model " + (group.empty() ? std::string() : "in '" + group + "' ") +
-           "has no config");
+      fail("a nested model in '" + group + "' has no config");
     const Json& config = model_config["config"];
     const Json* list = config.is_array() ? &config : nullptr;
     if (config.is_object() && config.contains("layers")) list = &config["layers"];
@@ -649,9 +648,14 @@ class TfjsReader {
     return q;
   }
 
+  // The file of shard `name`: NAME itself, or NAME.min.js in an nsfwjs bundle.
+  fs::path shard_file(const std::string& name) const {
+    return dir_ / (bundle_ ? name + ".min.js" : name);
+  }
+
   // A .bin shard is raw bytes; an nsfwjs shard NAME.min.js is a bundle exporting their base64.
   std::vector<uint8_t> read_shard(const std::string& name) const {
-    const fs::path file = dir_ / (bundle_ ? name + ".min.js" : name);
+    const fs::path file = shard_file(name);
     const std::string where = path_ + ": weight shard " + file.string();
     const std::optional<std::string> text = read_file(file);
     if (!text) throw Error(where + ": " + why_unreadable(file));
@@ -672,7 +676,7 @@ class TfjsReader {
                                     : static_cast<uintmax_t>(needed);
     uintmax_t total = 0;
     for (const std::string& name : group.paths) {
-      const fs::path file = dir_ / (bundle_ ? name + ".min.js" : name);
+      const fs::path file = shard_file(name);
       std::error_code error;
       const uintmax_t size = fs::file_size(file, error);
       if (error) continue;  // read_shard names the problem
