@@ -152,6 +152,7 @@ if [ "$mode" = short ]; then
 else
   # Round robin, one chunk per harness per round, until every budget is met; a harness that
   # found something stops (its finding must be fixed first).
+  mkdir -p "$dir/budget"
   stopped=" "
   while :; do
     pending=0
@@ -159,11 +160,22 @@ else
       [[ "$stopped" == *" $h "* ]] && continue
       read -r execs seconds < <(totals "$h")
       if [ "$execs" -ge 1000000 ] || [ "$seconds" -ge 1800 ]; then continue; fi
+      # A harness fuzzed by another --full stream at the moment is left to it: two streams would
+      # share its corpus and each compute the time left from the same totals.
+      exec {held}>"$dir/budget/$h.lock"
+      if ! flock -n "$held"; then
+        echo "$h: being fuzzed by another stream, left to it"
+        exec {held}>&-
+        stopped+="$h "
+        continue
+      fi
+      read -r execs seconds < <(totals "$h")
       pending=1
       left=$((1800 - seconds))
       before=$failed
       failed=0
-      run "$h" $((left < chunk ? left : chunk))
+      [ "$left" -gt 0 ] && run "$h" $((left < chunk ? left : chunk))
+      exec {held}>&-
       [ "$failed" -eq 1 ] && stopped+="$h "
       failed=$((before | failed))
     done

@@ -353,11 +353,75 @@ class VariableStrings {
   hid_t space_;
 };
 
+// A conversion function for libhdf5's type conversions (H5T_conv_t) that leaves the attribute's
+// stored bytes as they are. libhdf5 hands a conversion function the raw elements, as the file
+// stores them (H5A__read in src/H5Aint.c, before any heap access), so reading through this one
+// gives the heap IDs of variable-length strings without following them. It converts a string to a
+// variable-length sequence only, a type pair nothing in gaze reads otherwise.
+herr_t keep_stored_bytes(hid_t source, hid_t destination, H5T_cdata_t* data, size_t /*count*/,
+                         size_t /*stride*/, size_t /*background_stride*/, void* /*buffer*/,
+                         void* /*background*/, hid_t /*transfer*/) noexcept {
+  switch (data->command) {
+    case H5T_CONV_INIT:
+      data->need_bkg = H5T_BKG_NO;
+      return H5Tis_variable_str(source) > 0 && H5Tget_class(destination) == H5T_VLEN ? 0 : -1;
+    case H5T_CONV_CONV:
+    case H5T_CONV_FREE:
+      return 0;
+  }
+  return -1;
+}
+
+// keep_stored_bytes registered (a "soft" conversion, matched by type class, H5T.c H5T__register)
+// for as long as this lives; unregistering removes every conversion path it made.
+class StoredBytesConversion {
+ public:
+  explicit StoredBytesConversion(const std::string& label) {
+    Handle source = variable_string_type(H5T_CSET_ASCII, label);
+    memory_type_ = checked(H5Tvlen_create(H5T_NATIVE_UCHAR), label, "cannot create a type");
+    check(H5Tregister(H5T_PERS_SOFT, kName, source.get(), memory_type_.get(), keep_stored_bytes),
+          label, "cannot register a type conversion");
+  }
+  ~StoredBytesConversion() { H5Tunregister(H5T_PERS_SOFT, kName, -1, -1, keep_stored_bytes); }
+  StoredBytesConversion(const StoredBytesConversion&) = delete;
+  StoredBytesConversion& operator=(const StoredBytesConversion&) = delete;
+
+  // The memory type to read with: one hvl_t (16 bytes) per element.
+  hid_t memory_type() const { return memory_type_.get(); }
+
+ private:
+  static constexpr const char* kName = "gaze_keep_stored_bytes";
+  Handle memory_type_;
+};
+
+// Refuses a variable-length string attribute whose heap IDs name no string of the file's global
+// heap collections (weights/hdf5_global_heap.h), before libhdf5 follows them.
+void check_heap_references(hid_t attribute, size_t count, const GlobalHeaps& heaps,
+                           const std::string& label, const std::string& what) {
+  const size_t element = stored_vlen_size(heaps.address_size);
+  // The stored bytes libhdf5 copies before converting: as many as `count` heap IDs (H5Aint.c
+  // H5A__read copies count x the ID's size, whatever the file's datatype message said).
+  const hsize_t stored = H5Aget_storage_size(attribute);
+  if (heaps.address_size > 8 || stored / element != count || stored % element != 0) {
+    throw Error(label + ": the file is corrupt: " + what + " holds " + std::to_string(stored) +
+                " bytes for " + std::to_string(count) + " variable-length strings");
+  }
+  std::vector<unsigned char> raw(count * sizeof(hvl_t));
+  {
+    StoredBytesConversion conversion(label);
+    check(H5Aread(attribute, conversion.memory_type(), raw.data()), label, "cannot read " + what);
+  }
+  const std::string problem = find_bad_heap_reference(heaps, raw, count);
+  if (!problem.empty()) throw Error(label + ": the file is corrupt: " + what + ": " + problem);
+}
+
 std::vector<std::string> read_variable_strings(hid_t attribute, hid_t file_type, hid_t space,
-                                               size_t count, const std::string& label,
-                                               const std::string& what) {
+                                               size_t count, const GlobalHeaps* heaps,
+                                               const std::string& label, const std::string& what) {
   // Each string takes at least a heap reference in the file.
   if (count > file_size_of(attribute)) fail_too_large(label, what);
+  // A file gaze created itself has no scan; it holds what gaze wrote.
+  if (heaps != nullptr) check_heap_references(attribute, count, *heaps, label, what);
   Handle memory_type = variable_string_type(H5Tget_cset(file_type), label);
   VariableStrings buffer(count, memory_type.get(), space);
   check(H5Aread(attribute, memory_type.get(), buffer.data()), label, "cannot read " + what);
@@ -440,8 +504,12 @@ void Handle::reset() {
 
 // ---- Group ----
 
-Group::Group(Handle handle, std::string file_label, std::string path)
-    : handle_(std::move(handle)), file_label_(std::move(file_label)), path_(std::move(path)) {}
+Group::Group(Handle handle, std::string file_label, std::string path,
+             std::shared_ptr<const GlobalHeaps> heaps)
+    : handle_(std::move(handle)),
+      file_label_(std::move(file_label)),
+      path_(std::move(path)),
+      heaps_(std::move(heaps)) {}
 
 std::string Group::full_path(const std::string& relative_path) const {
   return path_.empty() ? relative_path : path_ + "/" + relative_path;
@@ -483,7 +551,7 @@ Group Group::open_group(const std::string& relative_path) const {
   const std::string path = full_path(relative_path);
   Handle group = checked(H5Gopen2(handle_.get(), relative_path.c_str(), H5P_DEFAULT), file_label_,
                          "cannot open group " + quoted(path));
-  return Group(std::move(group), file_label_, path);
+  return Group(std::move(group), file_label_, path, heaps_);
 }
 
 Group Group::create_group(const std::string& relative_path) {
@@ -493,7 +561,7 @@ Group Group::create_group(const std::string& relative_path) {
   Handle group = checked(H5Gcreate2(handle_.get(), relative_path.c_str(), link_properties.get(),
                                     H5P_DEFAULT, H5P_DEFAULT),
                          file_label_, "cannot create group " + quoted(path));
-  return Group(std::move(group), file_label_, path);
+  return Group(std::move(group), file_label_, path, heaps_);
 }
 
 std::vector<std::string> Group::attribute_names() const {
@@ -553,8 +621,8 @@ std::vector<std::string> Group::read_string_array_attribute(const std::string& n
   }
   try {
     if (H5Tis_variable_str(type.get()) > 0) {
-      return read_variable_strings(attribute.get(), type.get(), space.get(), count, file_label_,
-                                   what);
+      return read_variable_strings(attribute.get(), type.get(), space.get(), count, heaps_.get(),
+                                   file_label_, what);
     }
     return read_fixed_strings(attribute.get(), type.get(), count, file_label_, what);
   } catch (const std::bad_alloc&) {
@@ -663,25 +731,35 @@ void Group::write_dataset(const std::string& relative_path, const Tensor& values
 
 namespace {
 
-// The file's size of lengths (the superblock's; 8 in every file h5py writes), which the layout of
-// its global heap collections depends on.
-size_t length_size_of(hid_t file, const std::string& label) {
+// The global heap collections of an open file, checked (weights/hdf5_global_heap.h), with the
+// superblock's sizes that their layout and the heap IDs depend on. `scan` reads the bytes, given
+// the size of lengths (8 in every file h5py writes).
+template <typename Scan>
+std::shared_ptr<const GlobalHeaps> global_heaps_of(hid_t file, const std::string& label,
+                                                   Scan scan) {
   Handle creation = checked(H5Fget_create_plist(file), label, "cannot read the file's properties");
   size_t address_size = 0;
   size_t length_size = 0;
+  hsize_t base_address = 0;  // the user block is the part of the file before the base address
   check(H5Pget_sizes(creation.get(), &address_size, &length_size), label,
         "cannot read the file's properties");
-  return length_size;
+  check(H5Pget_userblock(creation.get(), &base_address), label,
+        "cannot read the file's properties");
+  GlobalHeaps heaps = scan(length_size);
+  heaps.address_size = address_size;
+  heaps.base_address = base_address;
+  return std::make_shared<const GlobalHeaps>(std::move(heaps));
 }
 
 }  // namespace
 
-File::File(Handle file, std::string label, std::string path)
+File::File(Handle file, std::string label, std::string path,
+           std::shared_ptr<const GlobalHeaps> heaps)
     : file_(std::move(file)),
       label_(std::move(label)),
       path_(std::move(path)),
       root_(checked(H5Gopen2(file_.get(), "/", H5P_DEFAULT), label_, "cannot open the root group"),
-            label_, "") {}
+            label_, "", std::move(heaps)) {}
 
 File File::open_read_only(const std::string& path) {
   QuietErrors quiet;
@@ -698,8 +776,10 @@ File File::open_read_only(const std::string& path) {
   Handle access = file_access_properties(path);
   Handle file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), path,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
-  check_global_heaps(path, path, length_size_of(file.get(), path));
-  return File(std::move(file), path, "");
+  auto heaps = global_heaps_of(file.get(), path, [&](size_t length_size) {
+    return scan_global_heaps(path, path, length_size);
+  });
+  return File(std::move(file), path, "", std::move(heaps));
 }
 
 namespace {
@@ -753,8 +833,10 @@ File File::open_image(const std::vector<unsigned char>& image, const std::string
   std::snprintf(name, sizeof name, "/dev/null/gaze-file-image-%p", static_cast<void*>(bytes));
   Handle file = checked(H5Fopen(name, H5F_ACC_RDONLY, access.get()), label,
                         "cannot open the HDF5 file, it may be truncated or corrupt");
-  check_global_heaps(image, label, length_size_of(file.get(), label));
-  return File(std::move(file), label, "");  // read-only: close() writes nothing
+  auto heaps = global_heaps_of(file.get(), label, [&](size_t length_size) {
+    return scan_global_heaps(image, label, length_size);
+  });
+  return File(std::move(file), label, "", std::move(heaps));  // read-only: close() writes nothing
 }
 
 File File::create(const std::string& path, const std::string& label) {

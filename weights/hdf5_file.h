@@ -10,12 +10,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tensor/tensor.h"
 
 namespace gaze::hdf5 {
+
+struct GlobalHeaps;  // weights/hdf5_global_heap.h
 
 // An HDF5 identifier (hid_t, a 64-bit integer since HDF5 1.10; checked in hdf5_file.cpp).
 using Id = int64_t;
@@ -53,8 +56,10 @@ enum class StoredType { kFloat16, kFloat32, kFloat64, kInt32 };
 class Group {
  public:
   // `file_label` names the file in error messages; `path` is the group's path in the file
-  // ("" for the root group).
-  Group(Handle handle, std::string file_label, std::string path);
+  // ("" for the root group). `heaps` are the file's global heap collections, against which
+  // variable-length strings are checked before they are read; null for a file gaze creates.
+  Group(Handle handle, std::string file_label, std::string path,
+        std::shared_ptr<const GlobalHeaps> heaps = nullptr);
 
   const std::string& path() const { return path_; }
 
@@ -105,6 +110,7 @@ class Group {
   Handle handle_;
   std::string file_label_;
   std::string path_;
+  std::shared_ptr<const GlobalHeaps> heaps_;
 };
 
 // A dataset's elements must fit in the file that holds them, checked before anything is
@@ -136,7 +142,8 @@ class File {
   void close();
 
  private:
-  File(Handle file, std::string label, std::string path);
+  File(Handle file, std::string label, std::string path,
+       std::shared_ptr<const GlobalHeaps> heaps = nullptr);
 
   Handle file_;
   std::string label_;

@@ -25,6 +25,9 @@ namespace {
 constexpr std::string_view kSignature = "GCOL";
 constexpr unsigned char kVersion = 1;
 constexpr uint64_t kAlignment = 8;  // H5HG_ALIGNMENT
+// libhdf5 writes no smaller collection (H5HG_MINSIZE, src/H5HGprivate.h); a heap ID naming a
+// smaller one is refused.
+constexpr uint64_t kMinimumSize = 4096;
 
 // A little-endian length of `size` bytes; a value beyond 64 bits reads as the largest.
 uint64_t decode_length(const unsigned char* p, size_t size) {
@@ -41,9 +44,11 @@ uint64_t decode_length(const unsigned char* p, size_t size) {
 
 // What is wrong with the collection that starts `bytes` (which run to the end of the file), found
 // at byte `start` of the file, or "". The loop is libhdf5's, with its unsigned arithmetic, but
-// every step must advance and stay inside the collection.
+// every step must advance and stay inside the collection. A collection without fault is added to
+// `heaps` (when given) with its objects; as in libhdf5 (H5HG__cache_heap_deserialize), the last
+// of two objects with one index is the one read.
 std::string check_collection(std::span<const unsigned char> bytes, uint64_t start,
-                             size_t length_size) {
+                             size_t length_size, GlobalHeaps* heaps) {
   const size_t header = 8 + length_size;
   const size_t object_header = 8 + length_size;
   if (bytes.size() < header || bytes[4] != kVersion) return "";  // HDF5 refuses it
@@ -53,6 +58,7 @@ std::string check_collection(std::span<const unsigned char> bytes, uint64_t star
   if (size > bytes.size()) {
     return where + ": its size " + std::to_string(size) + " runs past the end of the file";
   }
+  std::map<unsigned, uint64_t> objects;
   uint64_t offset = header;
   while (offset < size) {
     if (offset + object_header > size) break;  // a tail too small for an object: free space
@@ -68,8 +74,10 @@ std::string check_collection(std::span<const unsigned char> bytes, uint64_t star
              std::to_string(start + offset) + " has size " + std::to_string(object_size) +
              (need == 0 ? ", which never advances" : ", past the collection's end");
     }
+    if (index > 0) objects[index] = object_size;
     offset += need;
   }
+  if (heaps != nullptr && size >= kMinimumSize) heaps->collections[start] = std::move(objects);
   return "";
 }
 
@@ -138,25 +146,30 @@ class FileReader {
 
 }  // namespace
 
-std::string find_malformed_global_heap(std::span<const unsigned char> bytes, size_t length_size) {
+std::string find_malformed_global_heap(std::span<const unsigned char> bytes, size_t length_size,
+                                       GlobalHeaps* heaps) {
   const unsigned char* const begin = bytes.data();
   const unsigned char* const end = begin + bytes.size();
   for (const unsigned char* at = find_signature(begin, end); at != end;
        at = find_signature(at + 1, end)) {
     const auto start = static_cast<size_t>(at - begin);
-    std::string problem = check_collection(bytes.subspan(start), start, length_size);
+    std::string problem = check_collection(bytes.subspan(start), start, length_size, heaps);
     if (!problem.empty()) return problem;
   }
   return "";
 }
 
-void check_global_heaps(std::span<const unsigned char> bytes, const std::string& label,
-                        size_t length_size) {
-  const std::string problem = find_malformed_global_heap(bytes, length_size);
+GlobalHeaps scan_global_heaps(std::span<const unsigned char> bytes, const std::string& label,
+                              size_t length_size) {
+  GlobalHeaps heaps;
+  const std::string problem = find_malformed_global_heap(bytes, length_size, &heaps);
   if (!problem.empty()) throw Error(label + ": the file is corrupt: " + problem);
+  return heaps;
 }
 
-void check_global_heaps(const std::string& path, const std::string& label, size_t length_size) {
+GlobalHeaps scan_global_heaps(const std::string& path, const std::string& label,
+                              size_t length_size) {
+  GlobalHeaps heaps;
   // Blocks that stay in cache, overlapping by 3 bytes so that no signature is cut in two; each
   // collection found is read on its own (it may span blocks).
   constexpr size_t kBlock = size_t{256} << 10;
@@ -174,11 +187,49 @@ void check_global_heaps(const std::string& path, const std::string& label, size_
       // At most the rest of the file: check_collection reports a size that runs past it.
       const uint64_t claimed = decode_length(&collection[8], length_size);
       file.read(start, collection, static_cast<size_t>(std::min(claimed, file.size() - start)));
-      const std::string problem = check_collection(collection, start, length_size);
+      const std::string problem = check_collection(collection, start, length_size, &heaps);
       if (!problem.empty()) throw Error(label + ": the file is corrupt: " + problem);
     }
     if (block.size() < kBlock) break;
   }
+  return heaps;
+}
+
+std::string find_bad_heap_reference(const GlobalHeaps& heaps, std::span<const unsigned char> raw,
+                                    size_t count) {
+  const size_t address_size = heaps.address_size;
+  const size_t element = stored_vlen_size(address_size);
+  if (address_size > 8 || raw.size() / element < count) {
+    return "its strings are stored in " + std::to_string(raw.size()) + " bytes, not " +
+           std::to_string(count) + " heap IDs";
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const unsigned char* id = &raw[i * element];
+    const uint64_t length = decode_length(id, 4);
+    const uint64_t address = decode_length(id + 4, address_size);
+    const uint64_t index = decode_length(id + 4 + address_size, 4);
+    if (address == 0) continue;  // nil: libhdf5 reads no heap (H5T__vlen_disk_isnull)
+    const std::string string = "string " + std::to_string(i);
+    const uint64_t at = heaps.base_address + address;
+    if (at < address) return string + " refers to an address past the end of the file";
+    const auto collection = heaps.collections.find(at);
+    if (collection == heaps.collections.end()) {
+      return string + " refers to a global heap collection at byte " + std::to_string(at) +
+             ", where there is none";
+    }
+    const std::string where = " of the global heap collection at byte " + std::to_string(at);
+    const auto object = index > 0xffff ? collection->second.end()
+                                       : collection->second.find(static_cast<unsigned>(index));
+    if (object == collection->second.end()) {
+      return string + " refers to object " + std::to_string(index) + where +
+             ", which has no such object";
+    }
+    if (object->second != length) {
+      return string + " of " + std::to_string(length) + " bytes refers to object " +
+             std::to_string(index) + where + ", which holds " + std::to_string(object->second);
+    }
+  }
+  return "";
 }
 
 }  // namespace gaze::hdf5
