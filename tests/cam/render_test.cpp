@@ -287,6 +287,25 @@ TEST(RenderBlend, MixesChannelsAndRounds) {
   EXPECT_EQ(blend(base, overlay, 1.0f).rgb, overlay.rgb);
 }
 
+// Large images go through a table of the formula's results: every byte equals the formula's.
+TEST(RenderBlend, LargeImagesEqualTheFormulaByteForByte) {
+  std::mt19937 random(7);
+  Image base{640, 480, std::vector<uint8_t>(640 * 480 * 3)};
+  Image overlay = base;
+  for (uint8_t& v : base.rgb) v = static_cast<uint8_t>(random());
+  for (uint8_t& v : overlay.rgb) v = static_cast<uint8_t>(random());
+  for (float alpha : {0.0f, 0.4f, 0.5f, 0.77f, 1.0f}) {
+    const Image mixed = blend(base, overlay, alpha);
+    size_t differ = 0;
+    for (size_t i = 0; i < base.rgb.size(); ++i) {
+      const double exact =
+          (1.0 - alpha) * base.rgb[i] + static_cast<double>(alpha) * overlay.rgb[i];
+      differ += mixed.rgb[i] != static_cast<uint8_t>(std::lround(exact));
+    }
+    EXPECT_EQ(differ, 0u) << "alpha " << alpha;
+  }
+}
+
 TEST(RenderBlend, RejectsMismatchedSizesAndBadAlpha) {
   const Image a = solid(2, 3, 1, 2, 3);
   expect_error_containing([&] { blend(a, solid(3, 2, 0, 0, 0), 0.5f); }, "sizes differ");
