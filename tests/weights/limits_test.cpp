@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -157,6 +158,38 @@ TEST(Hdf5Limits, DatasetsWithinTheLimitsRead) {
   });
   const Tensor x = hdf5::File::open_read_only(path).root().read_float_dataset("x");
   EXPECT_EQ(x.shape(), (Shape{1 << 18}));
+}
+
+// Compact data lives in the object header: its stored size must be the shape's. libhdf5 1.10.8
+// copied 16 bytes from a compact dataset storing none (a fuzzer's Keras 3 weights file, its
+// config after the separator line), a crash in the optimized build too.
+TEST(Hdf5Limits, ACompactDatasetMustStoreItsShapesBytes) {
+  std::ifstream in(testing::source_path("fuzz/regressions/hdf5/compact_dataset_storing_0_bytes.h5"),
+                   std::ios::binary);
+  const std::string input((std::istreambuf_iterator<char>(in)), {});
+  const size_t separator = input.find("\n--gaze-fuzz-next-file--\n");
+  ASSERT_NE(separator, std::string::npos);
+  const std::string weights = write_text("compact.weights.h5", input.substr(0, separator));
+  const std::string config = write_text("compact_config.json", input.substr(separator + 25));
+  EXPECT_EQ(error_of([&] { load_model(weights, config); }),
+            weights + ": dataset 'layers/functional/layers/conv2d/vars/1' has shape [4] (16 " +
+                "bytes) but stores 0 bytes, the file may be corrupt");
+  // A compact dataset as libhdf5 writes it reads.
+  const std::string path = hdf5_file("compact.h5", [](hid_t file) {
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_layout(dcpl, H5D_COMPACT);
+    const hsize_t dims[1] = {4};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t set = H5Dcreate2(file, "x", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    const float values[4] = {1, 2, 3, 4};
+    EXPECT_GE(H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), 0);
+    H5Dclose(set);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+  });
+  const Tensor x = hdf5::File::open_read_only(path).root().read_float_dataset("x");
+  EXPECT_EQ(x.shape(), (Shape{4}));
+  EXPECT_EQ(x.data()[3], 4.0f);
 }
 
 }  // namespace
