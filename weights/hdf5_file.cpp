@@ -15,6 +15,7 @@
 
 #include "tensor/atomic_write.h"
 #include "weights/hdf5_global_heap.h"
+#include "weights/hdf5_reader.h"
 
 // Under LeakSanitizer (the sanitizer test pass, the fuzzers): libhdf5 1.10.8 leaks an object
 // header chunk (56 bytes) when H5Fopen reads some corrupt root objects (H5G_mkroot ->
@@ -508,11 +509,12 @@ void Handle::reset() {
 // ---- Group ----
 
 Group::Group(Handle handle, std::string file_label, std::string path,
-             std::shared_ptr<const GlobalHeaps> heaps)
+             std::shared_ptr<const GlobalHeaps> heaps, std::shared_ptr<ReaderProcess> reader)
     : handle_(std::move(handle)),
       file_label_(std::move(file_label)),
       path_(std::move(path)),
-      heaps_(std::move(heaps)) {}
+      heaps_(std::move(heaps)),
+      reader_(std::move(reader)) {}
 
 std::string Group::full_path(const std::string& relative_path) const {
   return path_.empty() ? relative_path : path_ + "/" + relative_path;
@@ -527,6 +529,7 @@ void Group::fail(const std::string& what) const {
 }
 
 std::vector<std::string> Group::child_names() const {
+  if (reader_) return reader_->ask(Query::kChildNames, path_, "").strings;
   QuietErrors quiet;
   std::vector<std::string> names;
   if (H5Literate(handle_.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link_name, &names) <
@@ -537,6 +540,7 @@ std::vector<std::string> Group::child_names() const {
 }
 
 bool Group::has_child(const std::string& relative_path) const {
+  if (reader_) return reader_->ask(Query::kHasChild, path_, relative_path).yes;
   QuietErrors quiet;
   // HDF5 fails rather than answering "no" when an intermediate group is missing, so each
   // component is checked in turn.
@@ -550,8 +554,12 @@ bool Group::has_child(const std::string& relative_path) const {
 }
 
 Group Group::open_group(const std::string& relative_path) const {
-  QuietErrors quiet;
   const std::string path = full_path(relative_path);
+  if (reader_) {
+    reader_->ask(Query::kOpenGroup, path_, relative_path);  // fails as opening here would
+    return Group(Handle(), file_label_, path, nullptr, reader_);
+  }
+  QuietErrors quiet;
   Handle group = checked(H5Gopen2(handle_.get(), relative_path.c_str(), H5P_DEFAULT), file_label_,
                          "cannot open group " + quoted(path));
   return Group(std::move(group), file_label_, path, heaps_);
@@ -568,6 +576,7 @@ Group Group::create_group(const std::string& relative_path) {
 }
 
 std::vector<std::string> Group::attribute_names() const {
+  if (reader_) return reader_->ask(Query::kAttributeNames, path_, "").strings;
   QuietErrors quiet;
   std::vector<std::string> names;
   if (H5Aiterate2(handle_.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_attribute_name,
@@ -578,6 +587,7 @@ std::vector<std::string> Group::attribute_names() const {
 }
 
 bool Group::has_attribute(const std::string& name) const {
+  if (reader_) return reader_->ask(Query::kHasAttribute, path_, name).yes;
   QuietErrors quiet;
   const htri_t exists = H5Aexists(handle_.get(), name.c_str());
   if (exists < 0) fail("cannot look up attribute " + quoted(name) + " of " + describe());
@@ -590,6 +600,7 @@ Handle Group::open_attribute(const std::string& name) const {
 }
 
 bool Group::has_string_attribute(const std::string& name) const {
+  if (reader_) return reader_->ask(Query::kHasStringAttribute, path_, name).yes;
   QuietErrors quiet;
   if (!has_attribute(name)) return false;
   Handle attribute = open_attribute(name);
@@ -609,6 +620,7 @@ std::string Group::read_string_attribute(const std::string& name) const {
 }
 
 std::vector<std::string> Group::read_string_array_attribute(const std::string& name) const {
+  if (reader_) return reader_->ask(Query::kStringArrayAttribute, path_, name).strings;
   QuietErrors quiet;
   const std::string what = "attribute " + quoted(name) + " of " + describe();
   Handle attribute = open_attribute(name);
@@ -688,6 +700,7 @@ void Group::write_string_array_attribute(const std::string& name,
 }
 
 Tensor Group::read_float_dataset(const std::string& relative_path) const {
+  if (reader_) return reader_->ask(Query::kFloatDataset, path_, relative_path).tensor;
   QuietErrors quiet;
   const std::string what = "dataset " + quoted(full_path(relative_path));
   Handle dataset = checked(H5Dopen2(handle_.get(), relative_path.c_str(), H5P_DEFAULT), file_label_,
@@ -764,7 +777,20 @@ File::File(Handle file, std::string label, std::string path,
       root_(checked(H5Gopen2(file_.get(), "/", H5P_DEFAULT), label_, "cannot open the root group"),
             label_, "", std::move(heaps)) {}
 
+File::File(std::string label, std::shared_ptr<ReaderProcess> reader)
+    : label_(std::move(label)), root_(Handle(), label_, "", nullptr, std::move(reader)) {}
+
 File File::open_read_only(const std::string& path) {
+  return File(path,
+              std::make_shared<ReaderProcess>(path, [&] { return open_read_only_here(path); }));
+}
+
+File File::open_image(const std::vector<unsigned char>& image, const std::string& label) {
+  return File(
+      label, std::make_shared<ReaderProcess>(label, [&] { return open_image_here(image, label); }));
+}
+
+File File::open_read_only_here(const std::string& path) {
   QuietErrors quiet;
   std::error_code error;
   const std::filesystem::file_status status = std::filesystem::status(path, error);
@@ -813,7 +839,7 @@ herr_t keep_udata(void*) {
 
 }  // namespace
 
-File File::open_image(const std::vector<unsigned char>& image, const std::string& label) {
+File File::open_image_here(const std::vector<unsigned char>& image, const std::string& label) {
   QuietErrors quiet;
   static constexpr unsigned char kSignature[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   if (image.size() < sizeof kSignature ||

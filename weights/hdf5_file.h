@@ -18,7 +18,8 @@
 
 namespace gaze::hdf5 {
 
-struct GlobalHeaps;  // weights/hdf5_global_heap.h
+struct GlobalHeaps;   // weights/hdf5_global_heap.h
+class ReaderProcess;  // weights/hdf5_reader.h
 
 // An HDF5 identifier (hid_t, a 64-bit integer since HDF5 1.10; checked in hdf5_file.cpp).
 using Id = int64_t;
@@ -58,8 +59,11 @@ class Group {
   // `file_label` names the file in error messages; `path` is the group's path in the file
   // ("" for the root group). `heaps` are the file's global heap collections, against which
   // variable-length strings are checked before they are read; null for a file gaze creates.
+  // A group of a file opened for reading has no handle but the `reader` process that opened the
+  // file (weights/hdf5_reader.h), which its reading methods ask.
   Group(Handle handle, std::string file_label, std::string path,
-        std::shared_ptr<const GlobalHeaps> heaps = nullptr);
+        std::shared_ptr<const GlobalHeaps> heaps = nullptr,
+        std::shared_ptr<ReaderProcess> reader = nullptr);
 
   const std::string& path() const { return path_; }
 
@@ -111,6 +115,7 @@ class Group {
   std::string file_label_;
   std::string path_;
   std::shared_ptr<const GlobalHeaps> heaps_;
+  std::shared_ptr<ReaderProcess> reader_;
 };
 
 // A dataset's elements must fit in the file that holds them, checked before anything is
@@ -124,11 +129,17 @@ inline constexpr uint64_t kMaxHdf5Expansion = 1032;
 // reached the disk.
 class File {
  public:
-  // Checks that the file exists and is an HDF5 file first, for clear messages.
+  // Checks that the file exists and is an HDF5 file first, for clear messages. The file is read
+  // by a child process (weights/hdf5_reader.h): a crash of libhdf5 on a corrupt file is one
+  // Error, "<path>: the HDF5 library crashed reading the file (...)".
   static File open_read_only(const std::string& path);
   // A file image in memory, e.g. an HDF5 file read from a zip archive, opened read-only. The
   // bytes are not copied: `image` must outlive the File, unchanged. `label` names it in messages.
+  // Read by a child process too.
   static File open_image(const std::vector<unsigned char>& image, const std::string& label);
+  // The same two, read by libhdf5 in this process: what the reader process runs.
+  static File open_read_only_here(const std::string& path);
+  static File open_image_here(const std::vector<unsigned char>& image, const std::string& label);
   // A new file, built in memory and written to `path` (created or truncated) by close(); nothing
   // is written without close(). `label` names the file in error messages (a writer that creates
   // a temporary file gives the final path); it defaults to `path`.
@@ -144,6 +155,8 @@ class File {
  private:
   File(Handle file, std::string label, std::string path,
        std::shared_ptr<const GlobalHeaps> heaps = nullptr);
+  // A file read by the reader process.
+  File(std::string label, std::shared_ptr<ReaderProcess> reader);
 
   Handle file_;
   std::string label_;
