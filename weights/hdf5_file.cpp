@@ -383,8 +383,12 @@ class StoredBytesConversion {
   explicit StoredBytesConversion(const std::string& label) {
     Handle source = variable_string_type(H5T_CSET_ASCII, label);
     memory_type_ = checked(H5Tvlen_create(H5T_NATIVE_UCHAR), label, "cannot create a type");
-    check(H5Tregister(H5T_PERS_SOFT, kName, source.get(), memory_type_.get(), keep_stored_bytes),
-          label, "cannot register a type conversion");
+    if (H5Tregister(H5T_PERS_SOFT, kName, source.get(), memory_type_.get(), keep_stored_bytes) <
+        0) {
+      // H5T__register adds the function before steps that can still fail (src/H5T.c).
+      H5Tunregister(H5T_PERS_SOFT, kName, -1, -1, keep_stored_bytes);
+      fail_hdf5(label, "cannot register a type conversion");
+    }
   }
   ~StoredBytesConversion() { H5Tunregister(H5T_PERS_SOFT, kName, -1, -1, keep_stored_bytes); }
   StoredBytesConversion(const StoredBytesConversion&) = delete;
