@@ -3,6 +3,9 @@
 # (tools/reference/torch_bench.py), interleaved in rounds, per model:
 #   inception_v3  models/nsfwjs_inception_v3.h5, tests/fixtures/npy/astronaut_299_inception_v3.npy
 #   mobilenet_v2  models/nsfwjs_mobilenet_v2.h5, tests/fixtures/npy/coffee_mobilenet_v2.npy
+#   resnet50, efficientnet_b0   full-width 224x224 models with seeded weights, made once into
+#                 out/bench-models/ by tools/reference/bench_models.js (TF.js) and `gaze convert`;
+#                 input tests/fixtures/npy/coffee_mobilenet_v2.npy
 #   tools/bench.sh [--rounds R] [--runs N] [--warmup W] [--threads T] [--models LIST] [--batch B]
 #                  [--variants LIST] [--no-ort] [--no-build]
 #   tools/bench.sh --table out/bench-DATE.jsonl      reprint the tables of a saved run
@@ -24,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly py=/usr/bin/python3
-readonly all_models="inception_v3 mobilenet_v2"
+readonly all_models="inception_v3 mobilenet_v2 resnet50 efficientnet_b0"
 readonly gaze=${GAZE_BIN:-build/gaze}
 readonly all_variants="nchw channels_last nchw_foldbn channels_last_foldbn"
 
@@ -81,18 +84,46 @@ done
 
 # Per model: the .h5, the bundled input, and the Grad-CAM layers PyTorch times (gaze bench times
 # the model's default layer and mixed7 where there is one; the first layer here is that default).
-model_file() { echo "models/nsfwjs_$1.h5"; }
+model_file() {
+  case "$1" in
+    inception_v3 | mobilenet_v2) echo "models/nsfwjs_$1.h5" ;;
+    *) echo "out/bench-models/$1.h5" ;;
+  esac
+}
 model_input() {
   case "$1" in
     inception_v3) echo tests/fixtures/npy/astronaut_299_inception_v3.npy ;;
-    mobilenet_v2) echo tests/fixtures/npy/coffee_mobilenet_v2.npy ;;
+    *) echo tests/fixtures/npy/coffee_mobilenet_v2.npy ;;
   esac
 }
 model_layers() {
   case "$1" in
     inception_v3) echo mixed10,mixed7 ;;
     mobilenet_v2) echo out_relu ;;
+    resnet50) echo conv5_block3_out ;;
+    efficientnet_b0) echo top_activation ;;
   esac
+}
+# The seeded full-width models (resnet50, efficientnet_b0): TF.js builds them (the pinned
+# @tensorflow/tfjs of tools/reference, npm ci), gaze convert makes the .h5. Made again when the
+# script that builds them is newer.
+ensure_bench_model() {
+  local m=$1 f
+  f=$(model_file "$m")
+  case "$m" in inception_v3 | mobilenet_v2) return ;; esac
+  [ -f "$f" ] && [ "$f" -nt tools/reference/bench_models.js ] && return
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    die "the $m model is made with TF.js: it needs node and npm (apt-get install nodejs npm)"
+  if [ ! -d tools/reference/node_modules/@tensorflow/tfjs ]; then
+    say "installing TF.js into tools/reference (npm ci)"
+    (cd tools/reference && npm ci --no-audit --no-fund >/dev/null) || die "npm ci in tools/reference failed"
+  fi
+  say "making the $m model ($f)"
+  mkdir -p out/bench-models
+  node tools/reference/bench_models.js "$(model_input "$m")" out/bench-models "$m" ||
+    die "tools/reference/bench_models.js failed on $m"
+  "$gaze" convert --force "out/bench-models/$m/model.json" "$f" >/dev/null ||
+    die "gaze convert failed on out/bench-models/$m/model.json"
 }
 
 # /usr/bin/python3 with torch, h5py and numpy, and /usr/bin/time (both tools measure a one-image
@@ -156,6 +187,7 @@ elif [ ! -x "$gaze" ]; then
   die "$gaze is missing (run without --no-build to build it)"
 fi
 GAZE_BIN=$gaze tools/fetch_models.sh
+for m in $models; do ensure_bench_model "$m"; done
 "$gaze" bench --help >/dev/null 2>&1 || die "$gaze has no working 'bench' command (rebuild it?)"
 declare -A onnx=()
 ort_version=""

@@ -15,6 +15,8 @@ import sys
 TARGETS = {  # bench_model: forward limit as (ratio, against which peers)
     "inception_v3": (0.7, ("onnxruntime", "pytorch")),
     "mobilenet_v2": (0.8, ("onnxruntime",)),
+    "resnet50": (1.0, ("onnxruntime",)),
+    "efficientnet_b0": (1.0, ("onnxruntime",)),
 }
 PROB_TOLERANCE = 1e-5  # ONNX Runtime's probabilities against gaze's: the race is on the same network
 
