@@ -3,7 +3,9 @@
 #include "autograd/activation.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "autograd/op_helpers.h"
 #include "autograd/ops.h"
@@ -21,8 +23,37 @@ constexpr double kSeluScale = 1.0507009873554804934193349852946;
 constexpr float kSqrtHalf = 0.70710678118654752440f;
 constexpr float kSqrt2OverPi = 0.79788456080286535588f;
 
-float sigmoid_of(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
+// e^x for x <= 0, as straight-line float arithmetic that GCC vectorizes (std::exp is a library
+// call per element, most of a swish network's epilogue time). Cephes' expf
+// (cephes/single/expf.c): x = n ln2 + r with |r| <= ln2 / 2, e^r by its polynomial, times 2^n
+// written into the exponent bits. n is rounded by adding and subtracting 1.5 * 2^23, not by
+// std::floor, and the selects have both sides computed: with GCC's default -ftrapping-math,
+// floor and conditional arithmetic stop the vectorizer. Below -87.33, where e^x leaves the normal
+// floats, it gives 0 (std::exp: a subnormal, under 1.2e-38). Within 1 ulp of e^x elsewhere
+// (tests/autograd/activation_test.cpp).
+[[gnu::always_inline]] inline float exp_nonpositive(float x) {
+  constexpr float kLowest = -87.33654f;             // log(FLT_MIN)
+  constexpr float kRound = 12582912.0f;             // 1.5 * 2^23: adding it rounds to an integer
+  const float clamped = x > kLowest ? x : kLowest;  // also for NaN: no undefined int conversion
+  const float n = (clamped * 1.44269504088896341f + kRound) - kRound;
+  const float r = (clamped - n * 0.693359375f) + n * 2.12194440e-4f;  // ln2 in two parts
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e =
+      (p * r * r + r + 1.0f) * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return x < kLowest ? 0.0f : e + (x - x);  // x - x: 0, or NaN for a NaN x, which it propagates
+}
+
+// 1 / (1 + e^-x) through e^-|x| <= 1, which cannot overflow.
+[[gnu::always_inline]] inline float sigmoid_of(float x) {
+  const float t = exp_nonpositive(-std::fabs(x));
+  const float s = 1.0f / (1.0f + t);
+  const float ts = t * s;
+  return x >= 0.0f ? s : ts;
 }
 float softplus_of(float x) {  // log(1 + e^x) without overflow
   return x > 0.0f ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
@@ -195,6 +226,15 @@ void activation_forward(const Activation& a, const float* x, float* y, int64_t n
   if (a.kind == K::kRelu && a.negative_slope == 0.0f && a.threshold == 0.0f) {
     const float hi = a.max_value;  // the hot path: branch-free, vectorized
     for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], 0.0f), hi);
+    return;
+  }
+  // The same formulas as the table's, inlined, so that the loops vectorize.
+  if (a.kind == K::kSigmoid) {
+    for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_of(x[i]);
+    return;
+  }
+  if (a.kind == K::kSwish) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * sigmoid_of(x[i]);
     return;
   }
   const Entry& e = entry(a);

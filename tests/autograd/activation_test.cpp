@@ -3,6 +3,7 @@
 // applies the table in place.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 
 #include "autograd/activation.h"
@@ -96,6 +97,43 @@ TEST(Activation, EveryNameKerasUsesIsCoveredAndUnknownNamesAreErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("sparsemax"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("hard_swish"), std::string::npos);
+  }
+}
+
+// sigmoid and swish run on gaze's own vectorizable e^x (activation.cpp, within 1 ulp of e^x).
+// Against double on 2 million points over [-100, 100] and the edges: sigmoid within 2.5 float
+// ulps of the exact value, as 1 / (1 + std::exp(-x)) in float is (2.47 at -16.64), swish within
+// 3.2 (measured 3.15 at -1.90; x times that std::exp sigmoid: 2.61). Where e^x is no normal float
+// (x < log(FLT_MIN) = -87.34) both give under 1e-35: sigmoid then is under FLT_MIN, swish x times
+// that. NaN stays NaN.
+TEST(Activation, SigmoidAndSwishAreWithinAFewUlps) {
+  std::vector<float> xs;
+  for (int64_t i = -1000000; i <= 1000000; ++i) xs.push_back(static_cast<float>(i) * 1e-4f);
+  for (float v : {-103.0f, -88.0f, -87.4f, -87.33f, -87.0f, -20.0f, -1e-30f, 0.0f, -0.0f, 1e-30f,
+                  17.0f, 88.0f, 89.0f, 1e30f, -1e30f}) {
+    xs.push_back(v);
+  }
+  const Tensor x = Tensor::from({static_cast<int64_t>(xs.size())}, xs);
+  for (const std::string name : {"sigmoid", "swish"}) {
+    SCOPED_TRACE(name);
+    const Tensor y = activation(Var(x), parse_activation(name)).value();
+    double worst_ulps = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const double xi = xs[i];
+      const double sigmoid = 1.0 / (1.0 + std::exp(-xi));
+      const double want = name == "swish" ? xi * sigmoid : sigmoid;
+      const double got = y.data()[i];
+      if (xi < std::log(FLT_MIN)) {
+        EXPECT_LT(std::fabs(got - want), 1e-35) << "x = " << xi;
+        continue;
+      }
+      const float w = static_cast<float>(std::fabs(want));
+      const double u = std::fabs(got - want) / (std::nextafter(w, INFINITY) - w);
+      worst_ulps = std::max(worst_ulps, u);
+    }
+    EXPECT_LE(worst_ulps, name == "swish" ? 3.2 : 2.5);
+    const Tensor nan = activation(Var(Tensor::from({1}, {NAN})), parse_activation(name)).value();
+    EXPECT_TRUE(std::isnan(nan.data()[0]));
   }
 }
 
