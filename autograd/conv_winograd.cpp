@@ -345,8 +345,7 @@ Tensor kernel_from_winograd(const WinogradKernel& wk) {
   return kernel;
 }
 
-std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel) {
-  if (kernel.rank() != 4) return winograd_kernel(kernel, 1, 1);  // throws the shape error
+std::pair<int64_t, int64_t> winograd_tile(int64_t kh, int64_t kw) {
   // The largest tiles whose float32 rounding stays far below 1e-4 of a Grad-CAM map (checked
   // against PyTorch in float64 by tests/cam/torch_reference_test.cpp): 1x4 tiles for 1x7 kernels
   // would need the points +-3/2 and give 3e-4 at mixed7, 1x3 tiles 5e-4; 1x2 tiles give 8e-6.
@@ -364,10 +363,15 @@ std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel) {
         return 0;
     }
   };
-  const int64_t kh = kernel.dim(0), kw = kernel.dim(1);
   const int64_t mh = tile(kh), mw = tile(kw);
-  if (mh == 0 || mw == 0 || (kh == 1 && kw == 1)) return nullptr;
-  // 2-D tiles for square kernels; a 1-D kernel transforms along its long axis only.
+  if (mh == 0 || mw == 0 || (kh == 1 && kw == 1)) return {0, 0};
+  return {mh, mw};  // 2-D tiles for square kernels; a 1-D kernel transforms along its long axis
+}
+
+std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel) {
+  if (kernel.rank() != 4) return winograd_kernel(kernel, 1, 1);  // throws the shape error
+  const auto [mh, mw] = winograd_tile(kernel.dim(0), kernel.dim(1));
+  if (mh == 0) return nullptr;
   return winograd_kernel(kernel, mh, mw);
 }
 

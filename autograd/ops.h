@@ -18,6 +18,7 @@
 
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "autograd/activation.h"
@@ -44,6 +45,9 @@ struct WinogradKernel {
 // 3x3, 2x2 for 5x5, 1x4 / 4x1 for 1x3 / 3x1, 1x2 / 2x1 for 1x7 / 7x1 (kernel rows/columns
 // of size 1 need no transform). Returns nullptr for kernels without a tile (e.g. 1x1, 2x2).
 std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel);
+// gaze's output tile {mh, mw} for a kh x kw kernel, as winograd_kernel(kernel) chooses it;
+// {0, 0} when it has none.
+std::pair<int64_t, int64_t> winograd_tile(int64_t kh, int64_t kw);
 // The same with an explicit output tile (tests); mh must be 1 when kh is 1, likewise mw.
 std::shared_ptr<const WinogradKernel> winograd_kernel(const Tensor& kernel, int64_t mh, int64_t mw);
 

@@ -17,6 +17,7 @@
 
 #include "cam/explain.h"
 #include "cam/methods.h"
+#include "layers/cost.h"
 #include "layers/keras_layers.h"
 #include "tensor/gemm.h"
 #include "tensor/npy.h"
@@ -224,6 +225,27 @@ void print_profile(const Model& m, const LayerTimes& t, int64_t conv_macs) {
   std::printf("  (\"+N\": N sibling 1x1 convolutions run in the same GEMM, timed here)\n");
 }
 
+// --profile --json: each layer's median time with its cost (layers/cost.h), in layer order.
+nlohmann::json profile_json(const Model& m, const LayerTimes& t) {
+  const std::vector<LayerCost> costs = layer_costs(m);
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t i = 0; i < m.size(); ++i) {
+    const LayerCost& c = costs[i];
+    const std::vector<Weight>& w = m.layer(i).weights();
+    const bool conv = !w.empty() && w[0].shape.size() == 4;  // [kh, kw, in, out]
+    layers.push_back({{"name", m.layer(i).name()},
+                      {"kernel", conv ? nlohmann::json{w[0].shape[0], w[0].shape[1]} : nullptr},
+                      {"class", m.layer(i).class_name()},
+                      {"output", m.output_shape(i)},
+                      {"ms", t.ms[i]},
+                      {"multiply_adds", c.multiply_adds},
+                      {"executed_multiply_adds", c.executed_multiply_adds},
+                      {"bytes", c.bytes},
+                      {"winograd", c.winograd}});
+  }
+  return layers;
+}
+
 constexpr const char* kDefaultBenchInput = "tests/fixtures/npy/astronaut_299_inception_v3.npy";
 
 // The bundled InceptionV3 input where the model takes its shape, else a constant 0.5 image.
@@ -270,7 +292,9 @@ int cmd_bench(const Args& args) {
               "also time one forward pass of N copies of the input as a [N, H, W, 3] batch "
               "(default 1: not timed)")
       .flag("no-winograd", "every convolution on im2col + GEMM (default: Winograd where it gains)")
-      .flag("profile", "also print each layer's median time, slowest first")
+      .flag("profile",
+            "also print each layer's median time, slowest first (with --json: \"layers\",\n"
+            "each layer's time, multiply-adds direct and executed, and bytes moved)")
       .flag("json", "print one JSON line instead of the table");
   if (!p.parse(args)) return 0;
   const int runs = static_cast<int>(p.get_int("runs", 20));
@@ -350,6 +374,7 @@ int cmd_bench(const Args& args) {
                    "gaze: bench: no /usr/bin/time (Debian package 'time'): no memory figure\n");
   }
 
+  if (p.has("profile")) out["layers"] = profile_json(m, with_default);
   if (p.has("json")) {
     std::cout << out.dump() << "\n";
     return 0;
