@@ -68,13 +68,24 @@ constexpr int64_t kColumnFloats = int64_t{512} << 10;  // 2 MiB of im2col column
 // cout]), written to the same columns of the output.
 Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kernel,
                       const Tensor& bias, const ConvOptions& options) {
-  const int64_t cout = kernel.dim(3), groups = options.groups;
+  const PackedMatrix* packed = options.packed.get();
+  const int64_t cout = packed ? packed->cols() : kernel.dim(3), groups = options.groups;
   const int64_t cg = g.c / groups, og = cout / groups;
   const int64_t k = g.kh * g.kw * cg;
   Tensor out({g.n, g.oh, g.ow, cout});
+  if (packed && (groups != 1 || packed->rows() != k)) {
+    throw Error("conv2d: the packed kernel has " + std::to_string(packed->rows()) +
+                " rows, the convolution " + std::to_string(k) + " (and needs one group)");
+  }
+  // C = A * kernel, on the packed kernel when there is one.
+  auto product = [&](int64_t rows, const float* a, int64_t lda, const float* b, float* c) {
+    if (packed)
+      gemm_packed(rows, a, lda, *packed, c, cout);
+    else
+      gemm(Transpose::kNo, Transpose::kNo, rows, og, k, 1.0f, a, lda, b, cout, 0.0f, c, cout);
+  };
   if (is_pointwise(g, groups)) {
-    gemm(Transpose::kNo, Transpose::kNo, g.n * g.h * g.w, cout, g.c, 1.0f, x.data(), g.c,
-         kernel.data(), cout, 0.0f, out.data(), cout);
+    product(g.n * g.h * g.w, x.data(), g.c, kernel.data(), out.data());
     epilogue_rows(out.data(), g.n * g.h * g.w, cout, options, bias);
     return out;
   }
@@ -94,8 +105,7 @@ Tensor conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& kern
       float* o = out.data() + (n * pixels + first) * cout;
       for (int64_t j = 0; j < groups; ++j) {
         im2col(g, x.data() + n * g.h * g.w * g.c, cols, first, count, j * cg, cg);
-        gemm(Transpose::kNo, Transpose::kNo, count, og, k, 1.0f, cols, k, kernel.data() + j * og,
-             cout, 0.0f, o + j * og, cout);
+        product(count, cols, k, packed ? nullptr : kernel.data() + j * og, o + j * og);
       }
       epilogue_rows(o, count, cout, options, bias);
     }
@@ -168,8 +178,11 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
     throw Error("conv2d: explicit padding is for depthwise_conv2d only");
   }
   const WinogradKernel* wk = options.winograd.get();
-  if (!kernel.defined() && (!wk || x.requires_grad())) {
-    throw Error("conv2d: no kernel (only a Winograd transform, and only without gradients)");
+  const PackedMatrix* pk = options.packed.get();
+  if (!kernel.defined() && (!(wk || pk) || x.requires_grad())) {
+    throw Error(
+        "conv2d: no kernel (only a Winograd transform or a packed one, and only without "
+        "gradients)");
   }
   const bool needs_gradient = x.requires_grad() || (kernel.defined() && kernel.requires_grad()) ||
                               (bias.defined() && bias.requires_grad());
@@ -179,7 +192,9 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
     linear.activation = {};
     return activation(conv2d(x, kernel, bias, linear), options.activation);
   }
-  const Shape ks = kernel.defined() ? kernel.shape() : Shape{wk->kh, wk->kw, wk->cin, wk->cout};
+  const Shape ks = kernel.defined() ? kernel.shape()
+                   : wk             ? Shape{wk->kh, wk->kw, wk->cin, wk->cout}
+                                    : Shape{1, 1, pk->rows(), pk->cols()};
   if (ks.size() != 4) throw Error("conv2d: kernel must be [kh, kw, in, out], got " + to_string(ks));
   const ConvGeometry g =
       conv_geometry("conv2d", x.shape(), ks[0], ks[1], options.stride_h, options.stride_w,
@@ -211,7 +226,7 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
       throw Error("conv2d: Winograd's algorithm needs stride 1, no dilation and one group");
     out = conv2d_winograd_forward(g, x.value(), *wk, b, options);
   } else {
-    out = conv2d_forward(g, x.value(), kernel.value(), b, options);
+    out = conv2d_forward(g, x.value(), kernel.defined() ? kernel.value() : Tensor(), b, options);
   }
   // Capture the kernel only if x needs a gradient, and x only if the kernel does.
   Tensor k_saved = x.requires_grad() ? kernel.value() : Tensor();
@@ -219,6 +234,7 @@ Var conv2d(const Var& x, const Var& kernel, const Var& bias, const ConvOptions& 
   ConvOptions saved = options;
   saved.workspace = nullptr;  // backward allocates its own; the workspace may be gone by then
   saved.winograd = nullptr;   // backward never uses it
+  saved.packed = nullptr;
   const std::string op = is_linear(options.activation)
                              ? std::string("conv2d")
                              : "conv2d_" + activation_name(options.activation);

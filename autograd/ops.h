@@ -27,6 +27,8 @@
 
 namespace gaze {
 
+class PackedMatrix;  // tensor/gemm.h
+
 // TensorFlow padding: kValid uses only real cells; kSame pads so that out = ceil(in / stride),
 // splitting the padding with the extra row/column at the bottom/right.
 enum class Padding { kValid, kSame };
@@ -68,6 +70,10 @@ struct ConvOptions {
   Activation activation = {};
   Tensor scale = {};
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
+  // conv2d with one group: the kernel as the matrix [kh*kw*Cin, Cout], packed once by the
+  // compiled plan, which the forward's GEMMs multiply by with no packing per call (gemm_packed).
+  // As with `winograd`, the kernel Var may then be undefined as long as x needs no gradient.
+  std::shared_ptr<const PackedMatrix> packed = nullptr;
   // Where the forward's scratch buffers come from; allocated per call when null.
   Workspace* workspace = nullptr;
   // Keras dilation_rate, and (conv2d only) groups: input and output channels split into

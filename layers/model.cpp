@@ -208,10 +208,20 @@ std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& v
     }
     case PlanStep::Kind::kSiblings: {
       const SiblingGemm& g = f.groups[step.index];
+      const Var& x = values[step.reads[0]];
+      std::vector<Var> outputs;
+      if (x.requires_grad()) {  // the same products, one member at a time, with their backward
+        for (size_t member : g.members) {
+          const FusedConv& fc = f.convs[member];
+          ConvOptions o = fc.options;
+          o.workspace = &workspace_;
+          outputs.push_back(conv2d(x, Var(fc.kernel), fc.bias.defined() ? Var(fc.bias) : Var(), o));
+        }
+        return outputs;
+      }
       ConvOptions o = g.options;
       o.workspace = &workspace_;
-      const Var merged = conv2d(values[step.reads[0]], Var(g.kernel), Var(g.bias), o);
-      std::vector<Var> outputs;
+      const Var merged = conv2d(x, Var(), Var(g.bias), o);
       for (size_t member : g.members) {
         const FusedConv& fc = f.convs[member];
         outputs.push_back(slice_channels(merged, fc.group_offset, fc.kernel.dim(3)));

@@ -7,6 +7,8 @@
 // nothing is divided back out and a zero gamma is just a zero scale.
 #include "layers/plan.h"
 
+#include "tensor/gemm.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -151,7 +153,7 @@ void group_siblings(const Model& m, Fusion* f) {
       total += f->convs[c].kernel.dim(3);
       scaled = scaled || f->convs[c].options.scale.defined();
     }
-    group.kernel = Tensor({1, 1, rows, total});
+    Tensor kernel({1, 1, rows, total});
     group.bias = Tensor::zeros({total});
     group.options.activation = f->convs[members[0]].options.activation;
     if (scaled) group.options.scale = Tensor({total});
@@ -160,7 +162,7 @@ void group_siblings(const Model& m, Fusion* f) {
       FusedConv& fc = f->convs[c];
       const int64_t width = fc.kernel.dim(3);
       for (int64_t r = 0; r < rows; ++r) {
-        std::copy_n(fc.kernel.data() + r * width, width, group.kernel.data() + r * total + offset);
+        std::copy_n(fc.kernel.data() + r * width, width, kernel.data() + r * total + offset);
       }
       if (fc.bias.defined()) std::copy_n(fc.bias.data(), width, group.bias.data() + offset);
       if (scaled) {
@@ -174,6 +176,9 @@ void group_siblings(const Model& m, Fusion* f) {
       fc.group_offset = offset;
       offset += width;
     }
+    // Only the packed form is kept: the merged kernel is never a Var (with a gradient through
+    // the group its members run one by one, on their own kernels).
+    group.options.packed = std::make_shared<const PackedMatrix>(kernel.data(), rows, total, total);
     f->groups.push_back(std::move(group));
   }
 }

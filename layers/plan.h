@@ -4,8 +4,9 @@
 //  - Fusion (made once per loaded model, shared by every plan): each convolution with the
 //    BatchNormalization and the elementwise activation that follow it, as one convolution whose
 //    epilogue computes activation(conv * scale + bias); the Winograd transform of its kernel
-//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM; the
-//    ZeroPadding2D before a 'valid' depthwise convolution, as the convolution's own padding.
+//    where that pays; sibling 1x1 convolutions of one input merged into one wider GEMM, its
+//    kernel packed once for gaze's own GEMM kernel (tensor/gemm.h); the ZeroPadding2D before a
+//    'valid' depthwise convolution, as the convolution's own padding.
 //  - Plan (made once per request, i.e. per set of layer outputs wanted, and cached): the list of
 //    steps forward() runs. A fused step is used only when no output inside it is wanted; else
 //    its layers run one by one, as they are.
@@ -44,8 +45,8 @@ struct FusedConv {
 struct SiblingGemm {
   std::vector<size_t> members;  // indices into Fusion::convs, in Keras' layer order (the columns)
   size_t first = 0;             // the member forward() reaches first: where the group runs
-  Tensor kernel, bias;          // merged
-  ConvOptions options;          // the merged scale and the shared activation
+  Tensor bias;                  // merged
+  ConvOptions options;          // the merged kernel (packed), scale and the shared activation
 };
 
 struct Fusion {
