@@ -126,22 +126,8 @@ ensure_bench_model() {
     die "gaze convert failed on out/bench-models/$m/model.json"
 }
 
-# /usr/bin/python3 with torch, h5py and numpy, and /usr/bin/time (both tools measure a one-image
-# run's peak memory with it); installed from Debian when we are root.
-ensure_python() {
-  local check="import torch, h5py, numpy"
-  [ -x "$py" ] && "$py" -c "$check" 2>/dev/null && [ -x /usr/bin/time ] && return
-  local pkgs=(python3-torch python3-h5py python3-numpy time)
-  if [ "$(id -u)" -ne 0 ]; then
-    die "$py cannot import torch, h5py and numpy, or /usr/bin/time is missing; install them with" \
-      "'sudo apt-get install -y ${pkgs[*]}' and rerun"
-  fi
-  say "installing ${pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; } ||
-    die "apt-get install ${pkgs[*]} failed; install them and rerun"
-  "$py" -c "$check" || die "$py still cannot import torch, h5py and numpy"
-}
+# /usr/bin/python3 with torch, h5py and numpy, and /usr/bin/time (tools/ensure_python.sh).
+source tools/ensure_python.sh
 
 # The tables and the targets, from a .jsonl of this script.
 print_table() { "$py" tools/reference/bench_table.py "$1"; }
@@ -173,12 +159,12 @@ onnx_file() {  # model key, batch
 
 if [ -n "$table" ]; then
   [ -f "$table" ] || die "$table: no such file"
-  ensure_python
+  ensure_python bench "import torch, h5py, numpy" python3-torch python3-h5py python3-numpy
   print_table "$table"
   exit 0
 fi
 
-ensure_python
+ensure_python bench "import torch, h5py, numpy" python3-torch python3-h5py python3-numpy
 if [ "$build" = 1 ]; then
   tools/setup.sh
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -45,6 +45,14 @@ while [ $# -gt 0 ]; do
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
+# /usr/bin/python3 with PIL and numpy (the photos, the tables), and torch for the PyTorch script.
+source tools/ensure_python.sh
+if [ "$torch" = 1 ]; then
+  ensure_python bench_e2e "import PIL, numpy, torch, h5py" python3-pil python3-numpy python3-torch \
+    python3-h5py
+else
+  ensure_python bench_e2e "import PIL, numpy" python3-pil python3-numpy
+fi
 [ -x "$gaze" ] || die "$gaze is missing: build it (cmake --build build --target gaze)"
 [ -f "$model" ] || die "$model is missing: run tools/fetch_models.sh"
 

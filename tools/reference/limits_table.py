@@ -25,6 +25,8 @@ STEP_CLASSES = [
     ("GEMM kernel (OpenBLAS)", r"libopenblas.*sgemm_(small_)?kernel"),
     ("GEMM packing (OpenBLAS)", r"libopenblas.*(copy|beta)"),
     ("GEMM other (OpenBLAS)", r"libopenblas"),
+    ("GEMM kernel (gaze's, tensor/gemm.cpp)", r"gaze .*(panel_tile|short_tile|panel_rows|run_tiles|gemm_packed|gemm_packing)"),
+    ("GEMM packing (gaze's, per call)", r"gaze .*pack_panel"),
     ("GEMM, gaze's thin kernels (tensor/gemm.cpp)", r"gaze .*thin_(rows|gemm)"),
     ("depthwise", r"gaze .*depthwise"),
     ("Winograd transforms", r"gaze .*(winograd|combine)"),
