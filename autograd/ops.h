@@ -72,7 +72,8 @@ struct ConvOptions {
   std::shared_ptr<const WinogradKernel> winograd = nullptr;
   // conv2d with one group: the kernel as the matrix [kh*kw*Cin, Cout], packed once by the
   // compiled plan, which the forward's GEMMs multiply by with no packing per call (gemm_packed).
-  // As with `winograd`, the kernel Var may then be undefined as long as x needs no gradient.
+  // The kernel Var still gives the shape; for a 1x1 kernel it may be undefined as long as x
+  // needs no gradient (the plan's sibling GEMMs keep only the packed form).
   std::shared_ptr<const PackedMatrix> packed = nullptr;
   // Where the forward's scratch buffers come from; allocated per call when null.
   Workspace* workspace = nullptr;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
+#include "tensor/gemm.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/naive.h"
 
@@ -61,6 +62,41 @@ TEST(Conv2d, LargeConvolutionsRunInSeveralIm2colChunks) {
   const Var y =
       conv2d(Var(x), Var(k), Var(b), {2, 2, Padding::kSame, Activation{ActivationKind::kRelu}});
   EXPECT_TENSOR_NEAR(y.value(), relu(Var(naive_conv2d(x, k, b, 2, 2, true))).value(), 1e-5f);
+}
+
+TEST(Conv2d, APackedKernelGivesTheNaiveLoopsConvolution) {
+  // The compiled plan's packed kernels (ConvOptions::packed): every case of the table and a
+  // several-chunk one, with a ReLU epilogue.
+  uint32_t seed = 300;
+  std::vector<ConvCase> cases(std::begin(kCases), std::end(kCases));
+  cases.push_back({{1, 49, 45, 256}, {3, 3, 256, 40}, 2, 2, true, true});
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(name_of(c));
+    const Tensor x = random_tensor(c.x, seed++);
+    const Tensor k = random_tensor(c.kernel, seed++);
+    const Tensor b = c.bias ? random_tensor({c.kernel[3]}, seed++) : Tensor();
+    ConvOptions o{c.sh, c.sw, c.same ? Padding::kSame : Padding::kValid,
+                  Activation{ActivationKind::kRelu}};
+    o.packed = std::make_shared<const PackedMatrix>(
+        k.data(), c.kernel[0] * c.kernel[1] * c.kernel[2], c.kernel[3], c.kernel[3]);
+    // The kernel Var gives a kxk kernel's shape (zeros here: the products must use the packed
+    // kernel); a 1x1 one may be left undefined.
+    const bool pointwise = c.kernel[0] == 1 && c.kernel[1] == 1;
+    const Var kernel = pointwise ? Var() : Var(Tensor::zeros(c.kernel));
+    const Var y = conv2d(Var(x), kernel, c.bias ? Var(b) : Var(), o);
+    EXPECT_TENSOR_NEAR(y.value(), relu(Var(naive_conv2d(x, k, b, c.sh, c.sw, c.same))).value(),
+                       1e-5f);
+  }
+}
+
+TEST(Conv2d, RefusesAPackedKernelOfAnotherShapeOrWithAGradient) {
+  const Tensor x = random_tensor({1, 5, 5, 3}, 1);
+  const Tensor k = random_tensor({3, 3, 3, 4}, 2);
+  ConvOptions o;
+  o.packed = std::make_shared<const PackedMatrix>(k.data(), 9 * 3 - 1, 4, 4);  // a row short
+  EXPECT_THROW(conv2d(Var(x), Var(k), Var(), o), Error);
+  o.packed = std::make_shared<const PackedMatrix>(k.data(), 3, 4, 4);  // 1x1 [3, 4]
+  EXPECT_THROW(conv2d(Var(x, /*requires_grad=*/true), Var(), Var(), o), Error);
 }
 
 TEST(Conv2d, SamePaddingPutsTheOddCellBottomRight) {
