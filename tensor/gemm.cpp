@@ -89,8 +89,8 @@ bool try_thin_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
 //
 // OpenBLAS packs both operands again on every call, per thread and per block; on the thin
 // products of a convolution (64 to 1225 pixels against K up to 2048) that is a third of the
-// time. Here B, the kernel, is packed once (PackedMatrix: the compiled plan's sibling GEMMs) or,
-// where A has many rows and B is small, per call; A is read where it lies, as XNNPACK's GEMMs do.
+// time. Here B, the kernel, is packed once (PackedMatrix: the compiled plan's) or, where A has
+// many rows and B is small, per call by gemm(); A is read where it lies, as XNNPACK's GEMMs do.
 // A tile of kTileRows rows of C by one panel of kPanelColumns columns keeps its sums in vector
 // registers while k runs, each loaded row of the panel serving kTileRows rows of A.
 namespace {
@@ -178,7 +178,8 @@ int64_t blocks_per_group(int64_t k) {
 template <typename PanelOf>
 void run_tiles(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, float* c, int64_t ldc,
                bool by_rows, const PanelOf& panel_of) {
-  const int64_t blocks = (m + kTileRows - 1) / kTileRows, panels = (n + kPanel - 1) / kPanel;
+  const int64_t blocks = (m + kTileRows - 1) / kTileRows;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
   const int64_t group = blocks_per_group(k);
   const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
   if (by_rows) {
@@ -197,27 +198,11 @@ bool split_by_rows(int64_t m, int threads) {
   return (m + kTileRows - 1) / kTileRows >= 4 * int64_t{threads};
 }
 
-// C = A * B with B packed here, in parallel, then run as gemm_packed does.
-void gemm_packing(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float* c, int64_t ldc) {
-  const int64_t panels = (n + kPanel - 1) / kPanel;
-  const auto packed =
-      std::make_unique_for_overwrite<float[]>(static_cast<size_t>(panels * k * kPanel));
-  const bool in_parallel = omp_in_parallel() != 0;
-#pragma omp parallel if (!in_parallel)
-  {
-#pragma omp for schedule(static)
-    for (int64_t q = 0; q < panels; ++q) pack_panel(b, k, n, ldb, q, packed.get() + q * k * kPanel);
-    run_tiles(m, n, k, a, lda, c, ldc, true,
-              [&](int64_t q) { return packed.get() + q * k * kPanel; });
-  }
-}
-
 }  // namespace
 
-PackedMatrix::PackedMatrix(const float* b, int64_t k, int64_t n, int64_t ldb)
-    : rows_(k), cols_(n), data_(static_cast<size_t>((n + kPanel - 1) / kPanel * k * kPanel)) {
+PackedMatrix::PackedMatrix(const float* b, int64_t k, int64_t n, int64_t ldb) : rows_(k), cols_(n) {
   if (k < 1 || n < 1 || ldb < n) throw Error("PackedMatrix: bad shape");
+  data_.resize(static_cast<size_t>(panels() * k * kPanel));
   for (int64_t q = 0; q < panels(); ++q) pack_panel(b, k, n, ldb, q, data_.data() + q * k * kPanel);
 }
 
@@ -243,7 +228,7 @@ void gemm(Transpose trans_a, Transpose trans_b, int64_t m, int64_t n, int64_t k,
   }
   if (trans_a == Transpose::kNo && trans_b == Transpose::kNo && alpha == 1.0f && beta == 0.0f &&
       m >= kGemmPacksFromRows && n * k <= kGemmPacksUpToElements) {
-    gemm_packing(m, n, k, a, lda, b, ldb, c, ldc);
+    gemm_packed(m, a, lda, PackedMatrix(b, k, n, ldb), c, ldc);  // B packed for this call
     return;
   }
   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), to_blas(m), to_blas(n),
