@@ -8,12 +8,19 @@
 //   record(i, done)  on the calling thread, for i = 0, 1, ... in order  (print, --jsonl, counts)
 // clang-format on
 //
+// Or in lanes (PipelineOptions::lanes > 1): that many inputs at once, each taken through load,
+// run and finish by a lane thread of its own, input i by lane i % lanes, while the calling
+// thread records them in order. On 2 cores two lanes whose networks run on one thread each do
+// more images per second than one network on both cores beside a loader and a finisher: a
+// network split over threads waits at each of its parallel loops for the slower thread, and the
+// thread that shares its core with decoding or encoding is slower (docs/performance.md).
+//
 // Results, their order and each input's error are the same as running the stages one after the
 // other (PipelineOptions::overlap = false does exactly that, on the calling thread). An exception
 // from a stage of input i skips its later stages and reaches record(i) through done.get(). The
-// stages share nothing but what they are handed: load and finish run beside run, so they must
-// not touch what run uses (a Model is not safe to run from two threads: its plans and workspace
-// are cached inside it).
+// stages share nothing but what they are handed. In the three stages load and finish run beside
+// run, so they must not touch what run uses; in lanes, run runs on several threads at once (a
+// Model may: Model::forward).
 #pragma once
 
 #include <condition_variable>
@@ -27,19 +34,30 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace gaze {
 
 struct PipelineOptions {
   // false: load, run, finish and record each input on the calling thread, one after the other.
   bool overlap = true;
+  // More than 1 (and overlap): that many inputs at once, one per lane thread.
+  int lanes = 1;
+  // Called first on each lane thread, e.g. to give its OpenMP loops their number of threads.
+  // It must not throw.
+  std::function<void()> lane_setup;
 };
 
 // One thread that runs the tasks handed to it, in order, and gives each result (or exception)
 // back through a std::future. The destructor runs what is still queued, then joins.
 class PipelineWorker {
  public:
-  PipelineWorker() : thread_([this] { loop(); }) {}
+  // `setup`, if any, runs first on the worker's thread; it must not throw.
+  explicit PipelineWorker(const std::function<void()>& setup = {})
+      : thread_([this, setup] {
+          if (setup) setup();
+          loop();
+        }) {}
   ~PipelineWorker();
   PipelineWorker(const PipelineWorker&) = delete;
   PipelineWorker& operator=(const PipelineWorker&) = delete;
@@ -88,11 +106,41 @@ std::future<T> inline_result(F&& f) {
   return p.get_future();
 }
 
+// Lanes (PipelineOptions::lanes): input i goes to lane i % lanes once input i - lanes is
+// recorded, so at most `lanes` inputs are under way and each lane has one at a time.
+template <class R, class Load, class Run, class Finished, class Record, class Stop>
+int64_t run_in_lanes(int64_t count, const PipelineOptions& options, Load& load, Run& run,
+                     Finished& finished, Record& record, Stop& stop) {
+  const auto lanes = static_cast<size_t>(options.lanes);
+  // Before the workers, which finish what they hold when destroyed: the futures outlive them.
+  std::vector<std::optional<std::future<R>>> under_way(lanes);  // input i at i % lanes
+  std::vector<std::unique_ptr<PipelineWorker>> workers;
+  for (size_t k = 0; k < lanes; ++k)
+    workers.push_back(std::make_unique<PipelineWorker>(options.lane_setup));
+  int64_t i = 0, recorded = 0;
+  auto record_next = [&] {
+    std::optional<std::future<R>>& slot = under_way[static_cast<size_t>(recorded) % lanes];
+    std::future<R> done = std::move(*slot);
+    slot.reset();
+    record(recorded++, std::move(done));
+  };
+  for (; i < count; ++i) {
+    if (i - recorded == static_cast<int64_t>(lanes)) record_next();  // frees input i's lane
+    if (stop()) break;  // asked after recording, which may have asked to stop
+    const size_t lane = static_cast<size_t>(i) % lanes;
+    under_way[lane] = workers[lane]->submit(
+        [&load, &run, &finished, i]() -> R { return finished(i, run(i, load(i))); });
+  }
+  while (recorded < i) record_next();
+  return i;
+}
+
 }  // namespace pipeline_detail
 
 // Runs inputs 0 .. count-1 through the stages above. `stop()` is asked on the calling thread
-// before each input's run: once it says true, no further input is run, an input already loaded
-// ahead is dropped, and the inputs already run are finished and recorded. Returns how many inputs
+// before each input's run (in lanes: before an input is handed to its lane): once it says true,
+// no further input is run, an input already loaded ahead is dropped, and the inputs already run
+// (or handed to a lane) are finished and recorded. Returns how many inputs
 // were recorded (each one exactly once).
 //   load:   A(int64_t i)
 //   run:    B(int64_t i, A&&)
@@ -115,6 +163,9 @@ int64_t run_pipeline(int64_t count, const PipelineOptions& options, Load&& load,
     }
   };
 
+  if (options.overlap && options.lanes > 1) {
+    return pipeline_detail::run_in_lanes<R>(count, options, load, run, finished, record, stop);
+  }
   int64_t i = 0;
   if (!options.overlap) {
     for (; i < count && !stop(); ++i) {

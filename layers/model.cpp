@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <new>
 
 #include "layers/keras_layers.h"
 
@@ -139,16 +140,60 @@ void Model::use_winograd(bool on) {
   invalidate();
 }
 
+namespace {
+
+const Fusion& fusion_locked(std::unique_ptr<const Fusion>& fusion, const Model& model,
+                            bool winograd) {
+  if (!fusion) fusion = std::make_unique<const Fusion>(fuse(model, winograd));
+  return *fusion;
+}
+
+}  // namespace
+
 const Fusion& Model::fusion() const {
-  if (!fusion_) fusion_ = std::make_unique<const Fusion>(fuse(*this, winograd_));
-  return *fusion_;
+  const std::lock_guard<std::mutex> lock(*cache_mutex_);
+  return fusion_locked(fusion_, *this, winograd_);
 }
 
 const Plan& Model::plan_for(const std::vector<bool>& keep) const {
+  const std::lock_guard<std::mutex> lock(*cache_mutex_);
   auto it = plans_.find(keep);
-  if (it == plans_.end()) it = plans_.emplace(keep, compile_plan(*this, fusion(), keep)).first;
+  if (it == plans_.end()) {
+    const Fusion& f = fusion_locked(fusion_, *this, winograd_);
+    it = plans_.emplace(keep, compile_plan(*this, f, keep)).first;
+  }
   return it->second;
 }
+
+// The workspace of one forward() call: an idle one of the model's, or a new one; kept for the
+// next call when this one ends.
+class Model::WorkspaceLease {
+ public:
+  explicit WorkspaceLease(const Model& model) : model_(model) {
+    const std::lock_guard<std::mutex> lock(*model_.cache_mutex_);
+    if (model_.idle_workspaces_.empty()) {
+      workspace_ = std::make_unique<Workspace>();
+    } else {
+      workspace_ = std::move(model_.idle_workspaces_.back());
+      model_.idle_workspaces_.pop_back();
+    }
+  }
+  ~WorkspaceLease() {
+    const std::lock_guard<std::mutex> lock(*model_.cache_mutex_);
+    try {
+      model_.idle_workspaces_.push_back(std::move(workspace_));
+    } catch (const std::bad_alloc&) {
+      // Not kept: the next call makes another.
+    }
+  }
+  WorkspaceLease(const WorkspaceLease&) = delete;
+  WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+  Workspace& get() { return *workspace_; }
+
+ private:
+  const Model& model_;
+  std::unique_ptr<Workspace> workspace_;
+};
 
 std::vector<std::string> Model::winograd_layers() const {
   std::vector<std::string> names;
@@ -179,9 +224,9 @@ std::vector<std::vector<std::string>> Model::fused_layers() const {
   return names;
 }
 
-std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& values,
-                                 const Tensor& input, Var* logits) const {
-  const Fusion& f = fusion();
+std::vector<Var> Model::run_step(const PlanStep& step, const Fusion& f, Workspace& workspace,
+                                 const std::vector<Var>& values, const Tensor& input,
+                                 Var* logits) const {
   switch (step.kind) {
     case PlanStep::Kind::kLayer: {
       std::vector<Var> args;
@@ -194,11 +239,11 @@ std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& v
     case PlanStep::Kind::kConv: {
       const FusedConv& fc = f.convs[step.index];
       ConvOptions o = fc.options;
-      o.workspace = &workspace_;
+      o.workspace = &workspace;
       Var x = values[step.reads[0]];
       if (fc.separable_depthwise.defined()) {  // SeparableConv2D: its depthwise step first
         ConvOptions d = fc.separable_options;
-        d.workspace = &workspace_;
+        d.workspace = &workspace;
         x = depthwise_conv2d(x, Var(fc.separable_depthwise), Var(), d);
       }
       // Without a gradient through it, a Winograd step needs only its transformed kernel.
@@ -214,13 +259,13 @@ std::vector<Var> Model::run_step(const PlanStep& step, const std::vector<Var>& v
         for (size_t member : g.members) {
           const FusedConv& fc = f.convs[member];
           ConvOptions o = fc.options;
-          o.workspace = &workspace_;
+          o.workspace = &workspace;
           outputs.push_back(conv2d(x, Var(fc.kernel), fc.bias.defined() ? Var(fc.bias) : Var(), o));
         }
         return outputs;
       }
       ConvOptions o = g.options;
-      o.workspace = &workspace_;
+      o.workspace = &workspace;
       const Var merged = conv2d(x, Var(), Var(g.bias), o);
       for (size_t member : g.members) {
         const FusedConv& fc = f.convs[member];
@@ -251,6 +296,8 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
     grad_at = std::min(grad_at, i);
   }
   const Plan& plan = plan_for(keep);
+  const Fusion& f = fusion();
+  WorkspaceLease workspace(*this);
 
   // How many steps still have to read each output: at zero the value can go.
   std::vector<int> pending(nodes_.size(), 0);
@@ -262,7 +309,7 @@ Model::ForwardResult Model::forward(const Tensor& input, const ForwardOptions& o
   if (options.layer_seconds) options.layer_seconds->assign(nodes_.size(), 0.0);
   for (const PlanStep& step : plan.steps) {
     const auto started = std::chrono::steady_clock::now();
-    std::vector<Var> outputs = run_step(step, values, input, &result.logits);
+    std::vector<Var> outputs = run_step(step, f, workspace.get(), values, input, &result.logits);
     if (options.layer_seconds) {
       // Timed at the step's first layer (a sibling GEMM: at the first of its members).
       (*options.layer_seconds)[step.at] =

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,8 @@ class Model {
 
   using ForwardOptions = ModelForwardOptions;
   using ForwardResult = ModelForwardResult;
+  // Safe to call from several threads at once (each call takes its own workspace), as long as
+  // nothing changes the model meanwhile.
   ForwardResult forward(const Tensor& input, const ForwardOptions& options = {}) const;
 
  private:
@@ -97,24 +100,27 @@ class Model {
     Shape output_shape;
     size_t weights_owner = SIZE_MAX;  // SIZE_MAX: its own
   };
+  class WorkspaceLease;
   // The fusion, made on first use from the loaded weights, and the plan of each request seen.
   const Fusion& fusion() const;
   const Plan& plan_for(const std::vector<bool>& keep) const;
   // Forgets both: called whenever a layer may change (non-const access, new layers, settings).
   void invalidate() { fusion_.reset(), plans_.clear(); }
   // Runs one step of a plan: the outputs of step.writes, in order.
-  std::vector<Var> run_step(const PlanStep& step, const std::vector<Var>& values,
-                            const Tensor& input, Var* logits) const;
+  std::vector<Var> run_step(const PlanStep& step, const Fusion& fusion, Workspace& workspace,
+                            const std::vector<Var>& values, const Tensor& input, Var* logits) const;
 
   std::vector<Entry> nodes_;
   std::map<std::string, size_t> by_name_;
   size_t output_ = SIZE_MAX;
   bool winograd_ = true;
+  // What const calls make and keep: the fusion and the plans, made once under the lock, and
+  // the scratch buffers of the convolutions, reused from call to call: one per forward() under
+  // way, taken from the idle ones (so two threads never share one).
+  mutable std::unique_ptr<std::mutex> cache_mutex_ = std::make_unique<std::mutex>();
   mutable std::unique_ptr<const Fusion> fusion_;
   mutable std::map<std::vector<bool>, Plan> plans_;
-  // Scratch buffers of the convolutions forward() runs, reused from call to call (so forward()
-  // on one Model must not run on two threads at once).
-  mutable Workspace workspace_;
+  mutable std::vector<std::unique_ptr<Workspace>> idle_workspaces_;
 };
 
 }  // namespace gaze

@@ -1,8 +1,10 @@
 // The batch loop (tools/batch.h).
 #include "tools/batch.h"
 
+#include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <new>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "collection/jsonl.h"
 #include "collection/progress.h"
@@ -20,7 +23,15 @@
 
 namespace gaze {
 
-void add_batch_options(cli::Parser& p, bool pipelined) {
+namespace {
+
+// OpenBLAS keeps a fixed pool of GEMM buffers (twice its build's thread limit); each lane takes
+// one.
+constexpr long kMaxJobs = 64;
+
+}  // namespace
+
+void add_batch_options(cli::Parser& p, BatchStages stages) {
   p.option("shard", "I/N",
            "run part I of N (0-based) of the inputs: parts are disjoint, together hold\n"
            "every input, and an input's part depends only on its path below its INPUT\n"
@@ -33,11 +44,17 @@ void add_batch_options(cli::Parser& p, bool pipelined) {
       .flag("verbose",
             "after each input, print its time (since the previous input ended) and the\n"
             "process's resident memory to stderr");
-  if (pipelined) {
+  if (stages != BatchStages::kInTurn) {
+    p.option("jobs", "N",
+             "inputs under way at once, each on a thread of its own with its network on one\n"
+             "core (default: one per core, at most one per input; each holds one input's\n"
+             "activations in memory); 1: one input at a time, its network on every core");
+  }
+  if (stages == BatchStages::kLanesOrOverlapped) {
     p.flag("no-overlap",
-           "run each input's stages one after the other: by default the next input is\n"
-           "decoded, and the previous one's results written, while the network runs (the\n"
-           "results are the same; for measuring)");
+           "one input at a time, its stages one after the other: with --jobs 1 the next\n"
+           "input is otherwise decoded, and the previous one's results written, while the\n"
+           "network runs (the results are the same; for measuring)");
   }
 }
 
@@ -203,9 +220,24 @@ bool BatchRecorder::stopping() const {
   return state_->results_lost;
 }
 
-PipelineOptions pipeline_options(const cli::Parser& p) {
+PipelineOptions pipeline_options(const cli::Parser& p, BatchStages stages, const BatchPlan& plan) {
   PipelineOptions o;
-  o.overlap = !p.has("no-overlap");  // never given to a command that does not declare it
+  if (stages == BatchStages::kInTurn || p.has("no-overlap")) {
+    o.overlap = false;
+    return o;
+  }
+  const auto inputs = static_cast<long>(plan.entries.size());
+  const long cores = std::max(1u, std::thread::hardware_concurrency());
+  const long jobs = p.get_int("jobs", std::max(1L, std::min(cores, inputs)));
+  if (jobs < 1 || jobs > kMaxJobs)
+    throw Error("--jobs must be between 1 and " + std::to_string(kMaxJobs));
+  o.lanes = static_cast<int>(jobs);
+  // One OpenMP thread per lane: OpenBLAS's OpenMP build then runs each lane's GEMMs on its
+  // calling thread, as it does inside an OpenMP region, and the lanes share no thread pool.
+  o.lane_setup = [] { omp_set_num_threads(1); };
+  // One lane: overlapped where the command gains from it (cam), else in turn (classify: beside
+  // its network the loader slowed the batch down, docs/performance.md#end-to-end).
+  o.overlap = o.lanes > 1 || stages == BatchStages::kLanesOrOverlapped;
   return o;
 }
 

@@ -19,10 +19,15 @@
 
 namespace gaze {
 
-// Declares --shard, --jsonl, --resume, --quiet and --verbose on the parser (and --no-overlap when
-// `pipelined`: the command runs its inputs through the stages of run_batch below), and the INPUT
-// forms and exit codes in an epilog paragraph (batch_help()).
-void add_batch_options(cli::Parser& p, bool pipelined = false);
+// How a command's inputs may go through run_batch below: one after the other only; also in
+// lanes (--jobs, collection/pipeline.h), else in turn; or in lanes, else in the three overlapped
+// stages (--no-overlap: in turn).
+enum class BatchStages { kInTurn, kLanes, kLanesOrOverlapped };
+
+// Declares --shard, --jsonl, --resume, --quiet and --verbose on the parser (and --jobs and
+// --no-overlap as `stages` allows), and the INPUT forms and exit codes in an epilog paragraph
+// (batch_help()).
+void add_batch_options(cli::Parser& p, BatchStages stages = BatchStages::kInTurn);
 std::string batch_help();
 
 struct BatchPlan {
@@ -65,8 +70,10 @@ class BatchRecorder {
   std::unique_ptr<State> state_;
 };
 
-// The overlap unless --no-overlap was given (add_batch_options(p, true) declares it).
-PipelineOptions pipeline_options(const cli::Parser& p);
+// How the plan's inputs go through the stages: in --jobs lanes (default: one per core, at most
+// one per input), each lane's network on one thread; with one lane, overlapped as `stages`
+// allows unless --no-overlap was given.
+PipelineOptions pipeline_options(const cli::Parser& p, BatchStages stages, const BatchPlan& plan);
 
 // Runs every entry of the plan in order through the stages of collection/pipeline.h, overlapped
 // as `options` says:

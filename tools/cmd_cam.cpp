@@ -236,7 +236,7 @@ int cmd_cam(const Args& args) {
           "examples:\n  gaze cam photo.jpg\n  gaze cam --class Porn --class Sexy --method "
           "gradcam++ photo.jpg\n"
           "  gaze cam --layer mixed7 --layer mixed10 --raw map.npy --json photo.jpg");
-  add_batch_options(p, true);
+  add_batch_options(p, BatchStages::kLanesOrOverlapped);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("cam: no INPUT given (see 'gaze cam --help')");
   const StopSignal stop;  // before any thread starts, so that every thread blocks the signals
@@ -346,7 +346,8 @@ int cmd_cam(const Args& args) {
     save_image(r.panel, render_panel(r.original, r.name, r.tiles, s.style, r.footer));
     return std::move(r.output);
   };
-  return run_batch(p, stop, plan, pipeline_options(p), load, run, finish);
+  return run_batch(p, stop, plan, pipeline_options(p, BatchStages::kLanesOrOverlapped, plan), load,
+                   run, finish);
 }
 
 }  // namespace gaze

@@ -42,7 +42,7 @@ int cmd_classify(const Args& args) {
               "examples:\n  gaze classify photo.jpg\n  gaze classify --model "
               "models/nsfwjs_mobilenet_v2.h5 --top 0 --json *.jpg\n"
               "  gaze classify --top 0 --jsonl results.jsonl --resume photos/");
-  add_batch_options(p);
+  add_batch_options(p, BatchStages::kLanes);
   if (!p.parse(args)) return 0;
   if (p.positional().empty()) throw Error("classify: no INPUT given (see 'gaze classify --help')");
   const int top = static_cast<int>(p.get_int("top", 5));
@@ -66,11 +66,8 @@ int cmd_classify(const Args& args) {
         p.has("json") ? object + "\n" : entry.path + "\n" + predictions_text(predictions);
     return BatchOutput{std::move(text), std::move(object)};
   };
-  // In turn, not overlapped: decoding is 3 ms of a 58 ms forward on 2 cores, and beside the
-  // network it slowed the batch down (docs/performance.md#end-to-end).
-  PipelineOptions in_turn;
-  in_turn.overlap = false;
-  return run_batch(p, stop, plan, in_turn, load, run, NoFinish{});
+  return run_batch(p, stop, plan, pipeline_options(p, BatchStages::kLanes, plan), load, run,
+                   NoFinish{});
 }
 
 }  // namespace gaze

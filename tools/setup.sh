@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libopenblas-openmp-dev libhdf5-dev zlib1g-dev libstb-dev nlohmann-json3-dev libgtest-dev
-  libjpeg62-turbo-dev libspng-dev libdeflate-dev libwebp-dev
+  libjpeg62-turbo-dev libspng-dev libisal-dev libwebp-dev
   clang-format python3 doxygen
   clang-14 libclang-rt-14-dev libomp-14-dev
   chromium

@@ -1,11 +1,14 @@
-// run_pipeline: order, per-input errors, stopping and the bound on work ahead, with and without
-// the overlap; and that the overlap does overlap.
+// run_pipeline: order, per-input errors, stopping and the bound on work ahead, in turn, with the
+// overlap and in lanes; and that the overlap does overlap and the lanes do run at once.
 #include "collection/pipeline.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -28,35 +31,40 @@ struct Recorded {
   std::vector<std::string> value;  // the result, or "error: <what>"
 };
 
-class Pipeline : public testing::TestWithParam<bool> {
+// The parameter: 0 in turn, 1 the three overlapped stages, 2 or more that many lanes.
+class Pipeline : public testing::TestWithParam<int> {
  protected:
   PipelineOptions options() const {
     PipelineOptions o;
-    o.overlap = GetParam();
+    o.overlap = GetParam() > 0;
+    o.lanes = std::max(1, GetParam());
     return o;
   }
+  int64_t lanes() const { return std::max(1, GetParam()); }
+  bool in_lanes() const { return GetParam() > 1; }
 };
 
 TEST_P(Pipeline, RecordsEveryInputInOrderOnTheCallingThread) {
   const std::thread::id caller = std::this_thread::get_id();
   Recorded r;
-  bool on_caller = true;
+  std::atomic<bool> on_caller{true}, run_on_caller{true};
   const int64_t n = run_pipeline(
       12, options(), [](int64_t i) { return i * 10; },
       [&](int64_t i, int64_t&& loaded) {
-        on_caller = on_caller && std::this_thread::get_id() == caller;
+        if (std::this_thread::get_id() != caller) run_on_caller = false;
         EXPECT_EQ(loaded, i * 10);
         return loaded + 1;
       },
       [](int64_t i, int64_t&& ran) { return std::to_string(i) + ":" + std::to_string(ran); },
       [&](int64_t i, std::future<std::string>&& done) {
-        on_caller = on_caller && std::this_thread::get_id() == caller;
+        if (std::this_thread::get_id() != caller) on_caller = false;
         r.index.push_back(i);
         r.value.push_back(done.get());
       },
       [] { return false; });
   EXPECT_EQ(n, 12);
-  EXPECT_TRUE(on_caller) << "run and record must stay on the calling thread";
+  EXPECT_TRUE(on_caller.load()) << "record must stay on the calling thread";
+  EXPECT_EQ(run_on_caller.load(), !in_lanes()) << "run is on the calling thread but in lanes";
   ASSERT_EQ(r.index.size(), 12u);
   for (int64_t i = 0; i < 12; ++i) {
     EXPECT_EQ(r.index[static_cast<size_t>(i)], i);
@@ -131,21 +139,26 @@ TEST_P(Pipeline, StopEndsAfterTheCurrentInputAndRecordsEveryInputRun) {
         r.value.push_back(done.get());
       },
       [&] { return requested.load(); });
-  EXPECT_EQ(n, 4);
-  EXPECT_EQ(runs.load(), 4);
-  EXPECT_EQ(finishes.load(), 4);  // input 3 is finished and recorded, not dropped
-  EXPECT_EQ(r.value, (std::vector<std::string>{"0", "1", "2", "3"}));
+  // In lanes, up to lanes - 1 inputs after input 3 may have been handed out before it ran.
+  EXPECT_GE(n, 4);
+  EXPECT_LE(n, 3 + lanes());
+  EXPECT_EQ(runs.load(), n);
+  EXPECT_EQ(finishes.load(), n);  // input 3 is finished and recorded, not dropped
+  std::vector<std::string> want;
+  for (int64_t i = 0; i < n; ++i) want.push_back(std::to_string(i));
+  EXPECT_EQ(r.value, want);
 }
 
-TEST_P(Pipeline, LoadsAtMostOneInputAhead) {
+TEST_P(Pipeline, LoadsAtMostOneInputAheadOfEachLane) {
   std::atomic<int64_t> runs_done{0};
   std::atomic<bool> too_far{false};
   int64_t recorded = 0;
   run_pipeline(
       20, options(),
       [&](int64_t i) {
-        // Input i is loaded while input i - 1 runs at the earliest: input i - 2 has run.
-        if (runs_done.load() < i - 1) too_far = true;
+        // Input i is loaded while input i - 1 runs at the earliest: input i - 2 has run. In
+        // lanes, input i starts once input i - lanes is recorded.
+        if (runs_done.load() < i - (in_lanes() ? lanes() : 1)) too_far = true;
         return i;
       },
       [&](int64_t, int64_t&& v) {
@@ -184,8 +197,9 @@ TEST_P(Pipeline, AnExceptionFromRecordEndsTheRunAfterTheThreadsAreJoined) {
           [] { return false; }),
       std::logic_error);
   // Input 1 is recorded after input 2 ran, before input 2's finish is handed over: no finish
-  // after the throw. The load of input 3, under way, is joined, not abandoned.
-  EXPECT_EQ(finishes.load(), 2);
+  // after the throw. The load of input 3, under way, is joined, not abandoned. In lanes, input 1
+  // is recorded before input 1 + lanes is handed out: inputs 0 .. lanes are finished.
+  EXPECT_EQ(finishes.load(), in_lanes() ? lanes() + 1 : 2);
 }
 
 TEST_P(Pipeline, NoInputsNoCalls) {
@@ -198,9 +212,11 @@ TEST_P(Pipeline, NoInputsNoCalls) {
   EXPECT_EQ(calls, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(OverlapOnAndOff, Pipeline, testing::Bool(),
-                         [](const testing::TestParamInfo<bool>& param) {
-                           return param.param ? std::string("Overlap") : std::string("Sequential");
+INSTANTIATE_TEST_SUITE_P(InTurnOverlappedAndInLanes, Pipeline, testing::Values(0, 1, 2, 3),
+                         [](const testing::TestParamInfo<int>& param) {
+                           if (param.param == 0) return std::string("Sequential");
+                           if (param.param == 1) return std::string("Overlap");
+                           return std::to_string(param.param) + "Lanes";
                          });
 
 // The overlap is real: the next input loads while the current one runs, and the previous one
@@ -228,6 +244,39 @@ TEST(PipelineOverlap, LoadAndFinishRunBesideRun) {
       [](int64_t, std::future<int64_t>&& done) { done.get(); }, [] { return false; });
   EXPECT_TRUE(load_beside_run);
   EXPECT_TRUE(finish_beside_run);
+}
+
+// Lanes are real: two inputs run at once, each on its lane's thread, which ran lane_setup first.
+TEST(PipelineLanes, TwoInputsRunAtOnceOnThreadsThatRanTheSetup) {
+  std::atomic<bool> running_0{false}, running_1{false};
+  std::atomic<int> setups{0};
+  bool both_at_once = true;
+  std::mutex mutex;
+  std::set<std::thread::id> set_up, ran_on;
+  PipelineOptions o;
+  o.lanes = 2;
+  o.lane_setup = [&] {
+    ++setups;
+    const std::lock_guard<std::mutex> lock(mutex);
+    set_up.insert(std::this_thread::get_id());
+  };
+  run_pipeline(
+      6, o, [](int64_t i) { return i; },
+      [&](int64_t i, int64_t&& v) {
+        {
+          const std::lock_guard<std::mutex> lock(mutex);
+          ran_on.insert(std::this_thread::get_id());
+        }
+        if (i == 0) running_0 = true, both_at_once = wait_for(running_1) && both_at_once;
+        if (i == 1) running_1 = true, both_at_once = wait_for(running_0) && both_at_once;
+        return v;
+      },
+      NoFinish{}, [](int64_t, std::future<int64_t>&& done) { done.get(); }, [] { return false; });
+  EXPECT_TRUE(both_at_once);
+  EXPECT_EQ(setups.load(), 2);
+  EXPECT_EQ(ran_on.size(), 2u);
+  EXPECT_EQ(ran_on, set_up) << "every run on a lane thread that ran the setup";
+  EXPECT_EQ(ran_on.count(std::this_thread::get_id()), 0u);
 }
 
 }  // namespace

@@ -231,11 +231,12 @@ INSTANTIATE_TEST_SUITE_P(Signals, BatchSignalTest, ::testing::Values(SIGINT, SIG
                            return std::string(param.param == SIGINT ? "Sigint" : "Sigterm");
                          });
 
-// The overlap (collection/pipeline.h: the next input decoded and the previous panel written
-// while the network runs) changes nothing: with and without --no-overlap, the same stdout, the
-// same --jsonl lines in the same order, the same errors, byte-identical panels and --raw maps,
-// for every kind of tile (averaged layers, guided methods, a rating footer, EXIF-turned photos).
-TEST(Batch, TheOverlapChangesNoResult) {
+// Neither the lanes nor the overlap (collection/pipeline.h: three inputs at once, each on its own
+// thread; or the next input decoded and the previous panel written while the network runs)
+// change anything: with --jobs 3, --jobs 1 and --no-overlap, the same stdout, the same --jsonl
+// lines in the same order, the same errors, byte-identical panels and --raw maps, for every kind
+// of tile (averaged layers, guided methods, a rating footer, EXIF-turned photos).
+TEST(Batch, TheLanesAndTheOverlapChangeNoResult) {
   TempDir dir;
   const std::string photos = make_collection(dir);
   for (const char* image : {"chelsea.jpg", "horse_rgba.png", "rocket_portrait.jpg"})
@@ -248,23 +249,22 @@ TEST(Batch, TheOverlapChangesNoResult) {
       {"cam", "--method", "guided-backprop"},
       {"cam", "--method", "gradcam++", "--signed", "--norm", "max", "--json"},
   };
+  const std::map<std::string, std::vector<std::string>> modes = {
+      {"lanes", {"--jobs", "3"}}, {"overlap", {"--jobs", "1"}}, {"sequential", {"--no-overlap"}}};
   int n = 0;
   for (const std::vector<std::string>& variant : variants) {
     const std::string name = "v" + std::to_string(n++);
     SCOPED_TRACE(name);
     std::map<std::string, RunResult> runs;
-    for (const std::string mode : {"overlap", "sequential"}) {
+    for (const auto& [mode, mode_args] : modes) {
       std::vector<std::string> args = variant;
       const std::string out = dir / (name + "_" + mode);
       args.insert(args.end(), {"--model", testing::tiny_model(), "--jsonl", out + ".jsonl"});
       args.insert(args.end(), {"--out-dir", out});
-      if (mode == "sequential") args.push_back("--no-overlap");
+      args.insert(args.end(), mode_args.begin(), mode_args.end());
       args.push_back(photos);
       runs[mode] = testing::run_gaze(args);
     }
-    const RunResult &a = runs["overlap"], &b = runs["sequential"];
-    EXPECT_EQ(a.exit_code, 1) << "the corrupt file fails the run: " << a.err;
-    EXPECT_EQ(b.exit_code, a.exit_code);
     // The panel paths name each run's --out-dir; otherwise every byte is the same.
     auto same_dirs = [&](std::string text, const std::string& mode) {
       const std::string from = dir / (name + "_" + mode);
@@ -272,20 +272,27 @@ TEST(Batch, TheOverlapChangesNoResult) {
         text.replace(at, from.size(), "OUT");
       return text;
     };
-    EXPECT_EQ(same_dirs(a.out, "overlap"), same_dirs(b.out, "sequential"));
-    EXPECT_EQ(a.err_lines().front(), b.err_lines().front()) << "the corrupt file's error";
-    const std::string lines_a = testing::read_whole_file(dir / (name + "_overlap.jsonl"));
-    EXPECT_EQ(std::count(lines_a.begin(), lines_a.end(), '\n'), 10);
-    EXPECT_EQ(
-        same_dirs(lines_a, "overlap"),
-        same_dirs(testing::read_whole_file(dir / (name + "_sequential.jsonl")), "sequential"));
-    const std::vector<std::string> panels = tree(dir / (name + "_overlap"));
+    const RunResult& b = runs["sequential"];
+    const std::vector<std::string> panels = tree(dir / (name + "_sequential"));
     EXPECT_EQ(panels.size(), 9u);
-    EXPECT_EQ(panels, tree(dir / (name + "_sequential")));
-    for (const std::string& panel : panels) {
-      EXPECT_EQ(testing::read_whole_file(dir / (name + "_overlap/" + panel)),
-                testing::read_whole_file(dir / (name + "_sequential/" + panel)))
-          << panel;
+    for (const std::string mode : {"lanes", "overlap"}) {
+      SCOPED_TRACE(mode);
+      const RunResult& a = runs[mode];
+      EXPECT_EQ(a.exit_code, 1) << "the corrupt file fails the run: " << a.err;
+      EXPECT_EQ(b.exit_code, a.exit_code);
+      EXPECT_EQ(same_dirs(a.out, mode), same_dirs(b.out, "sequential"));
+      EXPECT_EQ(a.err_lines().front(), b.err_lines().front()) << "the corrupt file's error";
+      const std::string lines_a = testing::read_whole_file(dir / (name + "_" + mode + ".jsonl"));
+      EXPECT_EQ(std::count(lines_a.begin(), lines_a.end(), '\n'), 10);
+      EXPECT_EQ(
+          same_dirs(lines_a, mode),
+          same_dirs(testing::read_whole_file(dir / (name + "_sequential.jsonl")), "sequential"));
+      EXPECT_EQ(tree(dir / (name + "_" + mode)), panels);
+      for (const std::string& panel : panels) {
+        EXPECT_EQ(testing::read_whole_file(dir / (name + "_" + mode + "/" + panel)),
+                  testing::read_whole_file(dir / (name + "_sequential/" + panel)))
+            << panel;
+      }
     }
   }
   // One input, --out and --raw: the single-file outputs are the same too.
@@ -311,6 +318,31 @@ TEST(Batch, TheOverlapChangesNoResult) {
   }
   EXPECT_FALSE(raw["overlap"].empty());
   EXPECT_EQ(raw["overlap"], raw["sequential"]);
+}
+
+// classify in lanes (--jobs 3) prints and records what it prints in turn (--jobs 1), in the
+// same order; --jobs out of range is one error before any input.
+TEST(Batch, ClassifyInLanesGivesWhatItGivesInTurn) {
+  TempDir dir;
+  const std::string photos = make_collection(dir);
+  std::map<std::string, RunResult> runs;
+  for (const std::string jobs : {"1", "3"}) {
+    runs[jobs] = testing::run_gaze({"classify", "--model", testing::tiny_model(), "--json",
+                                    "--jobs", jobs, "--jsonl", dir / (jobs + ".jsonl"), photos});
+  }
+  EXPECT_EQ(runs["1"].exit_code, 1) << "the corrupt file fails the run: " << runs["1"].err;
+  EXPECT_EQ(runs["3"].exit_code, runs["1"].exit_code);
+  EXPECT_GE(runs["1"].out_lines().size(), 4u);
+  EXPECT_EQ(runs["3"].out, runs["1"].out);
+  EXPECT_EQ(runs["3"].err_lines().front(), runs["1"].err_lines().front());
+  EXPECT_EQ(testing::read_whole_file(dir / "3.jsonl"), testing::read_whole_file(dir / "1.jsonl"));
+  for (const std::string jobs : {"0", "65", "x"}) {
+    const RunResult r =
+        testing::run_gaze({"classify", "--model", testing::tiny_model(), "--jobs", jobs, photos});
+    EXPECT_EQ(r.exit_code, 1) << jobs;
+    EXPECT_EQ(r.err_lines().size(), 1u) << r.err;
+    EXPECT_EQ(r.out, "") << jobs;
+  }
 }
 
 // examples/cluster/gaze-shard.sh as Slurm and Kubernetes run it: three tasks, told their index
