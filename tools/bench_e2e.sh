@@ -8,17 +8,17 @@
 # Each of R rounds (default 3) runs, one after the other:
 #   - gaze bench --runs 10 --warmup 2 on the 299x299 input: the forward, and Grad-CAM at mixed10
 #     (forward + backward + map: the network's whole share of a `gaze cam`);
-#   - gaze classify --verbose and gaze cam --verbose over all photos (per-image times as gaze
-#     prints them: decode, preprocessing, network, panel and its PNG, output);
+#   - gaze classify --verbose and gaze cam --verbose over all photos twice (40 inputs), as a
+#     user runs them (in lanes: one input per core at once, collection/pipeline.h), and again
+#     with --jobs 1 (one input at a time, its network on every core);
 #   - the same two with --before's binary, when given (an older build, for before/after);
 #   - torch_e2e.py over all photos (PIL decode, the model in PyTorch, numpy overlay, PIL PNG save).
-# Per tool and round: the median per image over all photos but the first (which compiles the
-# plan) and the last; the table shows the median over rounds. A photo's time is what --verbose
-# prints: the time since the previous photo's result. With the overlap (collection/pipeline.h)
-# a result comes out one network pass late, so the first interval holds two passes and the last
-# none: left out, the rest is the steady pace of the batch. Targets (issue 11): cam <= 1.3 x
-# Grad-CAM, cam <= 0.35 x the PyTorch script, classify <= 1.15 x the forward. Raw lines:
-# out/bench-e2e-DATE.jsonl.
+# Per tool and round: the mean time per image over the inputs but the first two (which compile
+# the plan) and the last two (the lanes draining). --verbose prints each input's time since the
+# previous result; results come in order, in lanes two close together, so only a mean over
+# many is the steady pace of the batch. The table shows the median over rounds. Targets
+# (issue 11): cam <= 1.3 x Grad-CAM, cam <= 0.35 x the PyTorch script, classify <= 1.15 x the
+# forward. Raw lines: out/bench-e2e-DATE.jsonl.
 # Run it on a quiet machine, and alone (two programs on the same 2 cores slow each other down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,13 +72,13 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # One JSON line with the per-image times that `--verbose` printed ("gaze: FILE: 12.3 ms, RSS ...").
-per_image() {  # tool round binary command
+per_image() {  # tool round binary command [gaze options...]
   local tool=$1 round=$2 bin=$3 cmd=$4
   shift 4
   rm -rf "$scratch/panels"
-  local args=(--model "$model" --verbose)
+  local args=(--model "$model" --verbose "$@")
   [ "$cmd" = cam ] && args+=(--out-dir "$scratch/panels")
-  "$bin" "$cmd" "${args[@]}" "${images[@]}" 2>"$scratch/err" >/dev/null ||
+  "$bin" "$cmd" "${args[@]}" "${images[@]}" "${images[@]}" 2>"$scratch/err" >/dev/null ||
     die "$bin $cmd failed: $(tail -1 "$scratch/err")"
   "$py" -c '
 import json, re, sys
@@ -94,6 +94,8 @@ for round in $(seq 1 "$rounds"); do
       "$round" >>"$log"
   per_image classify "$round" "$gaze" classify
   per_image cam "$round" "$gaze" cam
+  per_image classify_one_job "$round" "$gaze" classify --jobs 1
+  per_image cam_one_job "$round" "$gaze" cam --jobs 1
   if [ -n "$before" ]; then
     per_image classify_before "$round" "$before" classify
     per_image cam_before "$round" "$before" cam
@@ -114,13 +116,14 @@ med = statistics.median
 fig = {}
 fig["forward"] = per_round("gaze", lambda r: r["forward_ms"]["median"])
 fig["gradcam"] = per_round("gaze", lambda r: r["gradcam_mixed10_ms"]["median"])
-for t in ("classify", "cam", "classify_before", "cam_before"):
-    fig[t] = per_round(t, lambda r: med(r["ms"][1:-1] or r["ms"]))
+for t in ("classify", "cam", "classify_one_job", "cam_one_job", "classify_before", "cam_before"):
+    fig[t] = per_round(t, lambda r: statistics.mean(r["ms"][2:-2] or r["ms"]))
 fig["torch"] = per_round("torch_e2e", lambda r: r["median_ms"])
-print(f"{sys.argv[2]} photos, {len(fig['forward'])} rounds; ms per image, median over rounds (each round: its median)\n")
+print(f"{sys.argv[2]} photos twice, {len(fig['forward'])} rounds; ms per image, median over rounds (each round: its mean)\n")
 print("| | ms | rounds |\n| --- | ---: | --- |")
 names = {"forward": "gaze bench: forward", "gradcam": "gaze bench: Grad-CAM at mixed10",
          "classify": "gaze classify, end to end", "cam": "gaze cam, end to end",
+         "classify_one_job": "gaze classify --jobs 1", "cam_one_job": "gaze cam --jobs 1",
          "classify_before": "gaze classify, before", "cam_before": "gaze cam, before",
          "torch": "PyTorch script, end to end"}
 m = {}
@@ -136,6 +139,8 @@ def target(label, num, den, limit):
 target("cam / Grad-CAM", "cam", "gradcam", 1.3)
 target("cam / PyTorch script", "cam", "torch", 0.35)
 target("classify / forward", "classify", "forward", 1.15)
+target("cam --jobs 1 / Grad-CAM", "cam_one_job", "gradcam", 1.3)
+target("classify --jobs 1 / forward", "classify_one_job", "forward", 1.15)
 target("cam before / PyTorch script", "cam_before", "torch", 0.35)
 print(f"\nraw: {sys.argv[1]}")
 PY

@@ -204,8 +204,10 @@ TEST(Faults, AnInputThatVanishesAfterTheListingIsAnErrorLineAndTheBatchGoesOn) {
   copy(npy("coffee_mobilenet_v2.npy"), photos + "/b.npy");
   copy(npy("astronaut_299_mobilenet_v2.npy"), photos + "/c.npy");
   const std::string jsonl = dir / "r.jsonl";
+  // --jobs 1: inputs in turn, so b.npy is opened only after a.npy was read (in lanes another
+  // lane would open it while a.npy's reader waits).
   auto run = std::async(std::launch::async, [&] {
-    return testing::run_gaze(with(classify_args(tiny_model(), jsonl), {photos}));
+    return testing::run_gaze(with(classify_args(tiny_model(), jsonl), {"--jobs", "1", photos}));
   });
   EXPECT_TRUE(first.feed([&] { fs::remove(photos + "/b.npy"); })) << "gaze never read a.npy";
   const RunResult r = run.get();
