@@ -231,7 +231,7 @@ PipelineOptions pipeline_options(const cli::Parser& p, BatchStages stages, const
   const long jobs = p.get_int("jobs", std::max(1L, std::min(cores, inputs)));
   if (jobs < 1 || jobs > kMaxJobs)
     throw Error("--jobs must be between 1 and " + std::to_string(kMaxJobs));
-  o.lanes = static_cast<int>(jobs);
+  o.lanes = static_cast<int>(std::min(jobs, std::max(1L, inputs)));  // no idle lanes
   // One OpenMP thread per lane: OpenBLAS's OpenMP build then runs each lane's GEMMs on its
   // calling thread, as it does inside an OpenMP region, and the lanes share no thread pool.
   o.lane_setup = [] { omp_set_num_threads(1); };

@@ -2,7 +2,7 @@
 # Memory over a long run: `gaze cam` over N inputs in one process, the resident set size after
 # each input recorded (--verbose), and the growth after the first 100 inputs reported. Target:
 # RSS flat, no growth beyond 1% after the first 100 inputs.
-#   tools/soak.sh [--inputs N] [--model M] [--keep DIR]
+#   tools/soak.sh [--inputs N] [--model M] [--jobs J] [--keep DIR]
 # The inputs are variations of the bundled photos (tests/fixtures/images): each photo under
 # N/8 names, so decoding, the network, the panel and every allocation run N times on real
 # images of several sizes. Panels go to a temporary folder, removed at the end (--keep DIR keeps
@@ -14,11 +14,13 @@ cd "$(dirname "$0")/.."
 inputs=10000
 model=models/nsfwjs_mobilenet_v2.h5
 keep=""
+gaze_options=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --inputs) inputs=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --jobs) gaze_options+=(--jobs "$2"); shift 2 ;;
     -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -38,7 +40,7 @@ for ((i = 0; i < inputs; i++)); do
 done
 log="$work/rss.log"
 start=$(date +%s)
-"$gaze" cam --model "$model" --quiet --verbose --out-dir "$work/out" "$work/in" 2>&1 >/dev/null |
+"$gaze" cam --model "$model" --quiet --verbose "${gaze_options[@]}" --out-dir "$work/out" "$work/in" 2>&1 >/dev/null |
   sed -n 's/.*ms, RSS \([0-9.]*\) MiB$/\1/p' >"$log" || true
 seconds=$(($(date +%s) - start))
 [ -n "$keep" ] && mkdir -p "$keep" && cp "$log" "$keep/rss.log"
