@@ -44,19 +44,30 @@ void expect_close(const Tensor& one, const Tensor& three, const char* what) {
   EXPECT_LE(max_abs_diff(one, three), 1e-5f * (max_abs(one) + 1e-30f)) << what;
 }
 
+// A family's fixture: its folder, its reference, and its model converted to a Keras .h5.
+struct Family {
+  std::string dir;
+  json ref;
+  std::string h5;
+};
+
+Family family_fixture(const std::string& name, const std::string& h5_name) {
+  Family f{testing::fixture_path("families/" + name),
+           testing::read_json_fixture("families/" + name + "/reference.json"),
+           testing::test_temp_path(h5_name)};
+  write_keras_h5(f.h5, read_tfjs_model(f.dir + "/model.json"));
+  return f;
+}
+
 class ThreadsModelTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ThreadsModelTest, ThreeThreadsGiveWhatOneGives) {
-  const std::string dir = testing::fixture_path(std::string("families/") + GetParam());
-  const json ref =
-      testing::read_json_fixture(std::string("families/") + GetParam() + "/reference.json");
-  const std::string h5 = testing::test_temp_path(std::string(GetParam()) + ".h5");
-  write_keras_h5(h5, read_tfjs_model(dir + "/model.json"));
-  const LoadedModel loaded = load_keras_model(h5);
-  const std::string layer = ref["cam_layer"];
-  for (const auto& [name, in] : ref["inputs"].items()) {
+  const Family f = family_fixture(GetParam(), std::string(GetParam()) + ".h5");
+  const LoadedModel loaded = load_keras_model(f.h5);
+  const std::string layer = f.ref["cam_layer"];
+  for (const auto& [name, in] : f.ref["inputs"].items()) {
     SCOPED_TRACE(name);
-    const Tensor x = testing::batch_of(read_npy(dir + "/" + in["input"].get<std::string>()));
+    const Tensor x = testing::batch_of(read_npy(f.dir + "/" + in["input"].get<std::string>()));
     const ThreadedRun one = run_with_threads(1, loaded.model, x, layer);
     const ThreadedRun three = run_with_threads(3, loaded.model, x, layer);
     expect_close(one.probabilities, three.probabilities, "probabilities");
@@ -69,16 +80,12 @@ TEST_P(ThreadsModelTest, ThreeThreadsGiveWhatOneGives) {
 // OpenMP thread and a different input: each gets exactly what it gets alone. A workspace or plan
 // shared between the two would mix their values.
 TEST_P(ThreadsModelTest, TwoThreadsAtOnceGetWhatEachGetsAlone) {
-  const std::string dir = testing::fixture_path(std::string("families/") + GetParam());
-  const json ref =
-      testing::read_json_fixture(std::string("families/") + GetParam() + "/reference.json");
-  const std::string h5 = testing::test_temp_path(std::string(GetParam()) + "_lanes.h5");
-  write_keras_h5(h5, read_tfjs_model(dir + "/model.json"));
-  const LoadedModel loaded = load_keras_model(h5);
-  const std::string layer = ref["cam_layer"];
+  const Family f = family_fixture(GetParam(), std::string(GetParam()) + "_lanes.h5");
+  const LoadedModel loaded = load_keras_model(f.h5);
+  const std::string layer = f.ref["cam_layer"];
   std::vector<Tensor> inputs;
-  for (const auto& [name, in] : ref["inputs"].items())
-    inputs.push_back(testing::batch_of(read_npy(dir + "/" + in["input"].get<std::string>())));
+  for (const auto& [name, in] : f.ref["inputs"].items())
+    inputs.push_back(testing::batch_of(read_npy(f.dir + "/" + in["input"].get<std::string>())));
   ASSERT_GE(inputs.size(), 2u);
   const Tensor& a = inputs[0];
   const Tensor& b = inputs[1];
@@ -86,7 +93,7 @@ TEST_P(ThreadsModelTest, TwoThreadsAtOnceGetWhatEachGetsAlone) {
   const ThreadedRun alone_b = run_with_threads(1, loaded.model, b, layer);
   // Round 0 on a model not yet run: the two threads also make its fusion and plans at once.
   // Later rounds on the model already run, which has a workspace left from before.
-  const LoadedModel fresh = load_keras_model(h5);
+  const LoadedModel fresh = load_keras_model(f.h5);
   for (int round = 0; round < 3; ++round) {
     const Model& model = round == 0 ? fresh.model : loaded.model;
     ThreadedRun at_once_a, at_once_b;
