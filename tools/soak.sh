@@ -2,7 +2,7 @@
 # Memory over a long run: `gaze cam` over N inputs in one process, the resident set size after
 # each input recorded (--verbose), and the growth after the first 100 inputs reported. Target:
 # RSS flat, no growth beyond 1% after the first 100 inputs.
-#   tools/soak.sh [--inputs N] [--model M] [--jobs J] [--keep DIR]
+#   tools/soak.sh [--inputs N] [--model M] [--jobs J] [--no-overlap] [--keep DIR]
 # The inputs are variations of the bundled photos (tests/fixtures/images): each photo under
 # N/8 names, so decoding, the network, the panel and every allocation run N times on real
 # images of several sizes. Panels go to a temporary folder, removed at the end (--keep DIR keeps
@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --jobs) gaze_options+=(--jobs "$2"); shift 2 ;;
+    --no-overlap) gaze_options+=(--no-overlap); shift ;;
     -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
