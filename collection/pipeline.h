@@ -20,8 +20,10 @@
 // an arena (a heap) of its own. A network pass allocates the same blocks pass after pass; a
 // photo's blocks change size with the photo. In one heap the holes a photo leaves are split for
 // network blocks, the next photo's blocks no longer fit, and the heap crept up for thousands of
-// inputs (MobileNetV2: RSS +0.8-2.5% from input 100 to 10,000). In two heaps each settles within
-// the first 20 inputs. Taking turns keeps every allocation of a lane in one fixed order.
+// inputs (MobileNetV2: RSS +0.8-2.5% from input 100 to 10,000). In two heaps, and with each
+// lane freeing what it allocated at fixed points of its own work (tools/batch.h keeps each
+// output in its lane until the lane's next finish), each heap settles within the first 25
+// inputs. Taking turns keeps every allocation and free of a lane in one fixed order.
 //
 // Results, their order and each input's error are the same as running the stages one after the
 // other (PipelineOptions::overlap = false does exactly that, on the calling thread). An exception
@@ -164,7 +166,8 @@ int64_t run_in_lanes(int64_t count, const PipelineOptions& options, Load& load, 
 // before each input's run (in lanes: before an input is handed to its lane): once it says true,
 // no further input is run, an input already loaded ahead is dropped, and the inputs already run
 // (or handed to a lane) are finished and recorded. Returns how many inputs
-// were recorded (each one exactly once).
+// were recorded (each one exactly once). finish(i + lanes) (lanes: 1 unless in lanes) starts
+// only after record(i) has returned, so record may read what finish(i) keeps until then.
 //   load:   A(int64_t i)
 //   run:    B(int64_t i, A&&)
 //   finish: R(int64_t i, B&&), or NoFinish (then R = B)

@@ -46,9 +46,10 @@ void add_batch_options(cli::Parser& p, BatchStages stages) {
             "process's resident memory to stderr");
   if (stages != BatchStages::kInTurn) {
     p.option("jobs", "N",
-             "inputs under way at once, each on a thread of its own with its network on one\n"
-             "core (default: one per core, at most one per input; each holds one input's\n"
-             "activations in memory); 1: one input at a time, its network on every core");
+             "inputs under way at once, each in a lane of two threads that take turns, its\n"
+             "network on one core, its decoding and drawing on the other thread (default: one\n"
+             "per core, at most one per input; each holds one input's activations in memory);\n"
+             "1: one input at a time, its network on every core");
   }
   if (stages == BatchStages::kLanesOrOverlapped) {
     p.flag("no-overlap",

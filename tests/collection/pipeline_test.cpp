@@ -172,6 +172,28 @@ TEST_P(Pipeline, LoadsAtMostOneInputAheadOfEachLane) {
   EXPECT_EQ(recorded, 20);
 }
 
+// tools/batch.h keeps each output in a slot per lane that finish(i + lanes) overwrites: that
+// finish must start after record(i) has read it.
+TEST_P(Pipeline, FinishesInputIPlusLanesOnlyAfterInputIIsRecorded) {
+  std::atomic<int64_t> recorded{0};
+  std::atomic<bool> too_early{false};
+  const int64_t slots = lanes();
+  run_pipeline(
+      20, options(), [](int64_t i) { return i; }, [](int64_t, int64_t&& v) { return v; },
+      [&](int64_t i, int64_t&& v) {
+        if (recorded.load() < i - slots + 1) too_early = true;
+        return v;
+      },
+      [&](int64_t, std::future<int64_t>&& done) {
+        done.get();
+        std::this_thread::sleep_for(1ms);  // a slow record: room for a finish to start too early
+        ++recorded;
+      },
+      [] { return false; });
+  EXPECT_FALSE(too_early.load());
+  EXPECT_EQ(recorded.load(), 20);
+}
+
 TEST_P(Pipeline, WithoutAFinishStageRecordsWhatRunReturns) {
   std::vector<int64_t> got;
   run_pipeline(

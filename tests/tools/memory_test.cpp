@@ -3,6 +3,7 @@
 // set size after each input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
@@ -62,15 +63,19 @@ class TwoHundredInputs {
   std::filesystem::path folder_ = testing::test_temp_path("inputs");
 };
 
+// After the first 40 inputs (each lane's heaps settle within about 25, collection/pipeline.h),
+// RSS grows by at most 1%, the soak's target (tools/soak.sh): a run that kept a block per input
+// (a panel's name) grew by 1 MiB an input.
 void expect_flat(const std::vector<double>& rss, const char* what) {
+  constexpr size_t kSettle = 40;
   ASSERT_EQ(rss.size(), 200u) << what;
-  const double first = rss[0];
-  const double peak = *std::max_element(rss.begin(), rss.end());
+  const double settled = rss[kSettle - 1];
+  const double peak = *std::max_element(rss.begin() + kSettle, rss.end());
   std::printf(
-      "[ measured ] %s: RSS after input 1: %.1f MiB, highest after any of 200: %.1f MiB "
-      "(+%.1f%%)\n",
-      what, first, peak, 100.0 * (peak / first - 1.0));
-  EXPECT_LE(peak, first * 1.05) << what;
+      "[ measured ] %s: RSS after input 1: %.1f MiB, after input %zu: %.1f MiB, highest after "
+      "it: %.1f MiB (+%.2f%%)\n",
+      what, rss[0], kSettle, settled, peak, 100.0 * (peak / settled - 1.0));
+  EXPECT_LE(peak, settled * 1.01) << what;
 }
 
 TEST(FlatMemory, Classify200Inputs) {
